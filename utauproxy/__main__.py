@@ -1,0 +1,3 @@
+from utauproxy.cli import main
+
+main()
