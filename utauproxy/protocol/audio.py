@@ -1,0 +1,202 @@
+"""Audio payloads of `updateAudio` and their hashes (PROTOCOL.md §3.4, §5.1).
+
+Samples are float32 little-endian, interleaved stereo, 44.1 kHz. On the line protocol each
+part's samples travel as standard base64 of one zstd frame (P3+) or a gzip member (P2, R).
+Decoding is bounded: a payload is data from a stranger's capture, so a decompression bomb
+is a ValueError, never an unbounded allocation.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import struct
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal, TypeAlias
+
+import xxhash
+import zstandard
+
+SAMPLE_RATE = 44100
+CHANNELS = 2
+BYTES_PER_FLOAT = 4
+DEFAULT_MAX_OUTPUT = 1 << 30
+
+Codec: TypeAlias = Literal["zstd", "gzip"]
+DecodedCodec: TypeAlias = Literal["zstd", "gzip", "raw"]
+
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+_GZIP_MAGIC = b"\x1f\x8b"
+_ZSTD_LEVEL = 3  # libzstd's and ZstdSharp's default level (PROTOCOL.md §3.4)
+_GZIP_LEVEL = 6  # zlib's default, which .NET's CompressionLevel.Optimal maps to
+# The header zlib (which .NET's GZipStream wraps) writes: deflate, no flags, mtime 0, XFL 0;
+# OS byte 10 is an unverified guess at Windows builds. Readers ignore mtime/XFL/OS; fixing
+# them keeps our output identical on every platform (zlib's own OS byte varies by host).
+_GZIP_HEADER = bytes.fromhex("1f8b08000000000000" "0a")
+_READ_CHUNK = 1 << 20
+_UINT32 = 1 << 32
+_INT32_MIN = -(1 << 31)
+
+
+# -- hashes -----------------------------------------------------------------------------------
+
+
+def unsigned_xxh32(data: bytes) -> int:
+    """XXH32 with seed 0, as an unsigned 32-bit value (P2/P3 `uint` hashes)."""
+    return xxhash.xxh32_intdigest(data)
+
+
+def signed_xxh32(data: bytes) -> int:
+    """XXH32 with seed 0 read as int32, like C#'s `unchecked((int)hash)` (P6, PROTOCOL.md §3.4)."""
+    value = xxhash.xxh32_intdigest(data)
+    return value - _UINT32 if value >= 1 << 31 else value
+
+
+def xxh64(data: bytes) -> int:
+    """XXH64 with seed 0, unsigned: the API v1.2 frame hash (PROTOCOL.md §5.1)."""
+    return xxhash.xxh64_intdigest(data)
+
+
+def _declared_int(declared: int | str) -> int | None:
+    if isinstance(declared, bool):
+        return None
+    if isinstance(declared, int):
+        return declared
+    text = declared.strip()
+    digits = text[1:] if text.startswith("-") else text
+    if not digits.isascii() or not digits.isdigit() or len(digits) > 20:
+        return None
+    return int(text)
+
+
+def hash_matches(declared: int | str, samples: bytes) -> bool:
+    """Whether `declared` is the XXH32 of `samples`, read as uint32 (P2/P3) or int32 (P6).
+    Accepts ints and decimal strings (updateAudio keys, string missingAudios)."""
+    value = _declared_int(declared)
+    if value is None or not _INT32_MIN <= value < _UINT32:
+        return False
+    return value % _UINT32 == unsigned_xxh32(samples)
+
+
+# -- encoding ---------------------------------------------------------------------------------
+
+
+def _gzip(samples: bytes) -> bytes:
+    deflater = zlib.compressobj(_GZIP_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
+    body = deflater.compress(samples) + deflater.flush()
+    trailer = struct.pack("<II", zlib.crc32(samples), len(samples) % _UINT32)
+    return _GZIP_HEADER + body + trailer
+
+
+def encode_audio_payload(samples: bytes, codec: Codec) -> str:
+    """Base64 text of compressed samples, as OpenUtau writes it into `updateAudio`.
+    zstd: one frame with its content size, level 3 (the real plugin needs the size,
+    PROTOCOL.md §3.4). gzip: one member like .NET GZipStream (`1f8b08`, base64 `H4sI`)."""
+    if codec == "zstd":
+        compressor = zstandard.ZstdCompressor(level=_ZSTD_LEVEL, write_content_size=True)
+        packed = compressor.compress(samples)
+    elif codec == "gzip":
+        packed = _gzip(samples)
+    else:
+        raise ValueError(f"unknown audio codec {codec!r}")
+    return base64.b64encode(packed).decode("ascii")
+
+
+# -- decoding ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedAudio:
+    """The samples of one audio payload and the codec they were wrapped in."""
+
+    codec: DecodedCodec
+    samples: bytes
+
+    @property
+    def float_count(self) -> int:
+        return len(self.samples) // BYTES_PER_FLOAT
+
+    @property
+    def frames(self) -> int:
+        """Stereo frames (one float per channel)."""
+        return self.float_count // CHANNELS
+
+    @property
+    def seconds(self) -> float:
+        return self.frames / SAMPLE_RATE
+
+
+def _b64decode(b64: str | bytes) -> bytes:
+    try:
+        return base64.b64decode(b64, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError(f"invalid base64: {exc}") from None
+
+
+def _too_big(max_output: int) -> ValueError:
+    return ValueError(f"decompressed audio exceeds {max_output} bytes (decompression bomb?)")
+
+
+def _unzstd(packed: bytes, max_output: int) -> bytes:
+    try:
+        declared = zstandard.frame_content_size(packed)
+        if declared > max_output:
+            raise _too_big(max_output)
+        if declared >= 0:
+            return zstandard.ZstdDecompressor().decompress(packed)
+        # No content size: stream with a cap instead of trusting the frame.
+        reader = zstandard.ZstdDecompressor().stream_reader(io.BytesIO(packed))
+        return _read_capped(reader.read, max_output)
+    except zstandard.ZstdError as exc:
+        raise ValueError(f"invalid zstd data: {exc}") from None
+
+
+def _read_capped(read: Callable[[int], bytes], max_output: int) -> bytes:
+    parts: list[bytes] = []
+    total = 0
+    while chunk := read(min(_READ_CHUNK, max_output - total + 1)):
+        total += len(chunk)
+        if total > max_output:
+            raise _too_big(max_output)
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+def _gunzip(packed: bytes, max_output: int) -> bytes:
+    parts: list[bytes] = []
+    total = 0
+    rest = packed
+    while rest:  # a gzip file may hold several members; read them all
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        pending = rest
+        while pending and not inflater.eof:
+            chunk = inflater.decompress(pending, max_output - total + 1)
+            pending = inflater.unconsumed_tail
+            total += len(chunk)
+            if total > max_output:
+                raise _too_big(max_output)
+            parts.append(chunk)
+        if not inflater.eof:
+            raise ValueError("gzip data is truncated")
+        rest = inflater.unused_data
+    return b"".join(parts)
+
+
+def decode_audio_payload(b64: str | bytes, *, max_output: int = DEFAULT_MAX_OUTPUT) -> DecodedAudio:
+    """Decode an `updateAudio` value. The codec comes from the magic bytes (base64 `KLUv` zstd,
+    `H4sI` gzip); anything else is taken as raw samples. Raises ValueError on bad base64,
+    corrupt data, or output larger than `max_output` bytes."""
+    packed = _b64decode(b64)
+    if packed.startswith(_ZSTD_MAGIC):
+        return DecodedAudio("zstd", _unzstd(packed, max_output))
+    if packed.startswith(_GZIP_MAGIC):
+        try:
+            return DecodedAudio("gzip", _gunzip(packed, max_output))
+        except zlib.error as exc:
+            raise ValueError(f"invalid gzip data: {exc}") from None
+    if len(packed) > max_output:
+        raise _too_big(max_output)
+    return DecodedAudio("raw", packed)
