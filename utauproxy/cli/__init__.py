@@ -1,0 +1,80 @@
+"""The command line: one click group, a context object, documented exit codes.
+
+Exit codes (every command): 0 success; 1 the command ran and found a problem or failed (message
+on stderr, no traceback); 2 usage error (bad option, missing file). Commands that talk to a peer
+add 3: the peer was unreachable or the connection was lost.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+import click
+
+from utauproxy import __version__
+from utauproxy.cli.logs import LogFormat, configure_logging
+from utauproxy.errors import UtauproxyError
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_PEER = 3
+
+
+@dataclass(frozen=True)
+class AppContext:
+    log_format: LogFormat
+    quiet: bool
+    verbose: bool
+
+    @property
+    def interactive(self) -> bool:
+        """True when a live status line makes sense (a terminal, not quiet)."""
+        return sys.stderr.isatty() and not self.quiet
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="utauproxy")
+@click.option("--log-format", type=click.Choice(["auto", "console", "json"]), default="auto",
+              show_default=True, help="Log style: console on a terminal and JSON lines otherwise (auto).")
+@click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors; no status line.")
+@click.option("-v", "--verbose", is_flag=True, help="Debug logging (per-connection detail).")
+@click.pass_context
+def cli(ctx: click.Context, log_format: LogFormat, quiet: bool, verbose: bool) -> None:
+    """Record, replay and inspect the link between OpenUtau and its DAW plugin.
+
+    Start with `utauproxy demo` (no OpenUtau or DAW needed), then `utauproxy record`
+    while you reproduce a problem.
+    """
+    configure_logging(log_format, verbose=verbose, quiet=quiet)
+    ctx.obj = AppContext(log_format, quiet, verbose)
+
+
+def _register_commands() -> None:
+    from utauproxy.cli.demo import demo
+    from utauproxy.cli.record import record, restore_command
+    from utauproxy.cli.sim import sim
+
+    for command in (record, restore_command, demo, sim):
+        cli.add_command(command)
+
+
+_register_commands()
+
+
+def main() -> None:
+    """Console entry point: expected failures become a message and an exit code, not a traceback."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(EXIT_FAILURE)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except UtauproxyError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(EXIT_FAILURE)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)

@@ -1,0 +1,44 @@
+"""Logging is configured once, here: pretty on a terminal, JSON lines otherwise (structlog)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Literal
+
+import structlog
+from structlog.typing import EventDict, WrappedLogger
+
+from utauproxy.proxy.status import StatusLine
+
+LogFormat = Literal["auto", "console", "json"]
+
+
+def _clear_status_line(logger: WrappedLogger, method: str, event: EventDict) -> EventDict:
+    """A log line must not be drawn over the live status line; it is redrawn on its next tick."""
+    if StatusLine.shown is not None:
+        StatusLine.shown.clear()
+    return event
+
+
+def configure_logging(fmt: LogFormat, *, verbose: bool = False, quiet: bool = False) -> None:
+    level = logging.WARNING if quiet else (logging.DEBUG if verbose else logging.INFO)
+    use_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
+    renderer: structlog.typing.Processor
+    if use_json:
+        renderer = structlog.processors.JSONRenderer()
+    else:
+        renderer = structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    structlog.configure(
+        processors=[
+            _clear_status_line,
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.dict_tracebacks if use_json else structlog.dev.set_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=False,
+    )

@@ -1,0 +1,169 @@
+"""`utauproxy record` as one structured session: takeover, listeners, pumps and the capture sink.
+
+Shutdown order matters and is given by nesting: the takeover restores the discovery files first
+(so OpenUtau never finds an entry pointing at a dead port), then connections are torn down, then
+the sink writes what is queued and the footer.
+"""
+
+from __future__ import annotations
+
+import platform
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anyio
+import structlog
+from anyio.abc import SocketAttribute, SocketListener, SocketStream, TaskGroup, TaskStatus
+
+from utauproxy import __version__
+from utauproxy.capture.layout import FORMAT_MAJOR, FORMAT_MINOR
+from utauproxy.capture.writer import CaptureWriter
+from utauproxy.clock import CaptureClock
+from utauproxy.discovery.live import LiveEntry
+from utauproxy.discovery.takeover import run_takeover
+from utauproxy.protocol.events import Dialect
+from utauproxy.proxy.pump import ProxyContext, proxy_connection
+from utauproxy.proxy.sink import CaptureSink
+from utauproxy.proxy.tap import TrafficStats
+from utauproxy.records import CaptureHeader, DiscoveryRecord
+
+log = structlog.get_logger("utauproxy.record")
+
+
+@dataclass(frozen=True)
+class RecordOptions:
+    output: Path
+    discovery_dir: Path
+    note: str = ""
+    mark: str = "recording"
+    poll_interval: float = 0.1
+    watchdog: bool = True
+
+
+@dataclass
+class RecordingState:
+    """What a running recorder exposes: to the status line, to tests, to `demo`."""
+
+    output: Path
+    stats: TrafficStats
+    sink: CaptureSink
+    entries: dict[str, LiveEntry] = field(default_factory=dict)
+    stop: anyio.Event = field(default_factory=anyio.Event)
+
+    @property
+    def capture_bytes(self) -> int:
+        return self.sink.bytes_written
+
+
+@dataclass
+class _Route:
+    """Where one listener forwards to; the plugin may move (PROTOCOL.md §1.3 rewrites)."""
+
+    entry: LiveEntry
+    scope: anyio.CancelScope = field(default_factory=anyio.CancelScope)
+
+    @property
+    def info(self) -> dict[str, object]:
+        return {"entry_file": self.entry.file, "entry_name": self.entry.name}
+
+
+class ProxyListeners:
+    """The takeover's ListenerHooks: one 127.0.0.1 listener per plugin entry."""
+
+    def __init__(self, tg: TaskGroup, ctx: ProxyContext, state: RecordingState) -> None:
+        self._tg = tg
+        self._ctx = ctx
+        self._state = state
+        self._routes: dict[str, _Route] = {}
+
+    async def open_listener(self, entry: LiveEntry) -> int:
+        # DESIGN.md §5 and PROTOCOL.md §1.4: IPv4 loopback only, bound before the rewrite.
+        listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
+        route = _Route(entry)
+        self._routes[entry.file] = route
+        self._state.entries[entry.file] = entry
+        self._tg.start_soon(self._serve, listener, route)
+        return int(listener.extra(SocketAttribute.local_port))
+
+    async def update_upstream(self, entry: LiveEntry) -> None:
+        self._routes[entry.file].entry = entry
+        self._state.entries[entry.file] = entry
+
+    async def close_listener(self, entry: LiveEntry) -> None:
+        route = self._routes.pop(entry.file, None)
+        self._state.entries.pop(entry.file, None)
+        if route is not None:
+            route.scope.cancel()
+
+    async def _serve(self, listener: SocketListener, route: _Route) -> None:
+        async def handle(client: SocketStream) -> None:
+            await proxy_connection(client, route.entry.upstream_port, self._ctx, route.info)
+
+        async with listener:
+            with route.scope:
+                await listener.serve(handle, task_group=self._tg)
+
+
+def capture_header(clock: CaptureClock, options: RecordOptions, dialect: Dialect) -> CaptureHeader:
+    return CaptureHeader(
+        format_major=FORMAT_MAJOR,
+        format_minor=FORMAT_MINOR,
+        writer=f"utauproxy {__version__}",
+        started_utc=clock.started_iso,
+        host_os=platform.platform(),
+        dialect=dialect.value,
+        discovery=[],
+        note=options.note,
+        extra={"discovery_dir": str(options.discovery_dir)},
+    )
+
+
+async def run_record(
+    options: RecordOptions,
+    *,
+    on_warning: Callable[[str], None] = lambda message: None,
+    task_status: TaskStatus[RecordingState] = anyio.TASK_STATUS_IGNORED,
+) -> RecordingState:
+    """Record until `state.stop` is set (or the caller cancels); returns the final state."""
+    clock = CaptureClock()
+    writer = CaptureWriter.create(options.output, capture_header(clock, options, Dialect.AUTO))
+    with CaptureSink(writer, clock, on_warning=on_warning) as sink:
+        ctx = ProxyContext(clock, sink.put)
+        state = RecordingState(options.output, ctx.stats, sink)
+
+        def on_discovery(record: DiscoveryRecord) -> None:
+            log.info(f"discovery {record.event.value}", **_loggable(record.entry))
+            sink.put(record)
+
+        async with anyio.create_task_group() as tg:
+            hooks = ProxyListeners(tg, ctx, state)
+            await tg.start(_takeover, options, hooks, on_discovery, clock.now)
+            task_status.started(state)
+            await state.stop.wait()
+            tg.cancel_scope.cancel()
+        sink.footer_extra = {"stats": _stats_summary(state.stats)}
+    return state
+
+
+async def _takeover(options: RecordOptions, hooks: ProxyListeners,
+                    on_discovery: Callable[[DiscoveryRecord], None],
+                    clock: Callable[[], int],
+                    *, task_status: TaskStatus[object] = anyio.TASK_STATUS_IGNORED) -> None:
+    await run_takeover(options.discovery_dir, hooks, mark=options.mark, on_event=on_discovery,
+                       poll_interval=options.poll_interval, watchdog=options.watchdog,
+                       clock=clock, task_status=task_status)
+
+
+def _loggable(entry: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in entry.items() if k not in ("original", "text")}
+
+
+def _stats_summary(stats: TrafficStats) -> dict[str, Any]:
+    return {
+        "connections": stats.connections_total,
+        "messages": dict(stats.messages),
+        "wire_bytes": {d.label: n for d, n in stats.wire_bytes.items()},
+    }
+
