@@ -1,0 +1,11 @@
+"""Lets the capture tests import their shared helpers (capture_helpers.py) whatever pytest's
+import mode."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+_HERE = str(Path(__file__).resolve().parent)
+if _HERE not in sys.path:
+    sys.path.insert(0, _HERE)

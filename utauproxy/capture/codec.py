@@ -1,0 +1,265 @@
+"""Records <-> the compact arrays stored inside chunks (docs/capture-format.md "Records").
+
+Every record is `[type_code, ts_ns, ...fields]`. Readers ignore elements past the ones they
+know (a later minor may append an optional map there) and skip unknown type codes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, TypeAlias
+
+import cbor2
+
+from utauproxy.capture.layout import MAX_MESSAGE_BYTES, RecordType
+from utauproxy.capture.values import UINT64_MAX, checked_int, plain_map, plain_text
+from utauproxy.errors import CaptureCorrupt
+from utauproxy.records import (
+    ConnectionRecord,
+    ConnEvent,
+    Direction,
+    DiscoveryEvent,
+    DiscoveryRecord,
+    GapRecord,
+    MarkRecord,
+    MessageFlags,
+    MessageRecord,
+    NoticeRecord,
+    Record,
+)
+
+
+class RecordInvalid(CaptureCorrupt):
+    """A record array inside an intact chunk does not have the shape its type requires."""
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRecord:
+    """A message stored whole that becomes the base of its delta stream."""
+
+    message: MessageRecord
+    stream: int
+    base_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class DeltaRecord:
+    """A message stored as a zstd frame against the current base of its stream."""
+
+    ts_ns: int
+    conn: int
+    direction: Direction
+    flags: MessageFlags
+    stream: int
+    base_id: int
+    raw_len: int
+    frame: bytes
+
+    def message(self, raw: bytes) -> MessageRecord:
+        return MessageRecord(self.ts_ns, self.conn, self.direction, raw, self.flags)
+
+
+@dataclass(frozen=True, slots=True)
+class CopyRecord:
+    """A second copy of a key, so that deltas survive the loss of the key's chunk."""
+
+    ts_ns: int
+    conn: int
+    stream: int
+    base_id: int
+    raw: bytes
+
+
+Decoded: TypeAlias = Record | KeyRecord | DeltaRecord | CopyRecord
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+def check_message(record: MessageRecord) -> None:
+    """Raise TypeError/ValueError unless every reader can store and read back `record`."""
+    checked_int(record.ts_ns, "ts_ns")
+    checked_int(record.conn, "conn", 0, UINT64_MAX)
+    Direction(record.direction)
+    checked_int(int(record.flags), "flags", 0, UINT64_MAX)
+    if not isinstance(record.raw, (bytes, bytearray, memoryview)):
+        raise TypeError(f"raw must be bytes, not {type(record.raw).__name__}")
+    if len(record.raw) > MAX_MESSAGE_BYTES:
+        raise ValueError(f"message of {len(record.raw)} bytes exceeds {MAX_MESSAGE_BYTES}")
+
+
+def _message_head(code: RecordType, record: MessageRecord) -> list[Any]:
+    return [code, record.ts_ns, record.conn, int(record.direction), int(record.flags)]
+
+
+def encode_plain_message(record: MessageRecord) -> bytes:
+    return cbor2.dumps([*_message_head(RecordType.MESSAGE, record), bytes(record.raw)])
+
+
+def encode_key(record: MessageRecord, stream: int, base_id: int) -> bytes:
+    fields = [*_message_head(RecordType.MESSAGE_KEY, record), bytes(record.raw), stream, base_id]
+    return cbor2.dumps(fields)
+
+
+def encode_delta(record: MessageRecord, stream: int, base_id: int, frame: bytes) -> bytes:
+    fields = [*_message_head(RecordType.MESSAGE_DELTA, record), stream, base_id]
+    return cbor2.dumps([*fields, len(record.raw), frame])
+
+
+def encode_base_copy(key: KeyRecord) -> bytes:
+    message = key.message
+    fields = [RecordType.BASE_COPY, message.ts_ns, message.conn, key.stream, key.base_id]
+    return cbor2.dumps([*fields, bytes(message.raw)])
+
+
+def encode_other(record: Record) -> bytes:
+    """Encode any record but a message. Raises TypeError/ValueError for bad field values."""
+    if not isinstance(record, (ConnectionRecord, DiscoveryRecord, MarkRecord, GapRecord, NoticeRecord)):
+        raise TypeError(f"not a record: {type(record).__name__}")
+    ts = checked_int(record.ts_ns, "ts_ns")
+    if isinstance(record, ConnectionRecord):
+        direction = None if record.direction is None else int(Direction(record.direction))
+        conn = checked_int(record.conn, "conn", 0, UINT64_MAX)
+        event = ConnEvent(record.event).value
+        return cbor2.dumps([RecordType.CONNECTION, ts, conn, event, direction, plain_map(record.detail)])
+    if isinstance(record, DiscoveryRecord):
+        event = DiscoveryEvent(record.event).value
+        return cbor2.dumps([RecordType.DISCOVERY, ts, event, plain_map(record.entry)])
+    if isinstance(record, MarkRecord):
+        return cbor2.dumps([RecordType.MARK, ts, _text(record.text, "text")])
+    if isinstance(record, GapRecord):
+        fields = [
+            checked_int(record.conn, "conn", 0, UINT64_MAX),
+            int(Direction(record.direction)),
+            checked_int(record.lost_bytes, "lost_bytes", 0, UINT64_MAX),
+            checked_int(record.lost_messages, "lost_messages", 0, UINT64_MAX),
+            _text(record.reason, "reason"),
+        ]
+        return cbor2.dumps([RecordType.GAP, ts, *fields])
+    level, text = _text(record.level, "level"), _text(record.text, "text")
+    return cbor2.dumps([RecordType.NOTICE, ts, level, text])
+
+
+def _text(value: str, name: str) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be str, not {type(value).__name__}")
+    return plain_text(value)
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+class _Fields:
+    """Typed access to the elements of one record array; a wrong shape is RecordInvalid."""
+
+    def __init__(self, array: list[Any], need: int) -> None:
+        if len(array) < need:
+            raise RecordInvalid(f"record type {array[0]} needs {need} elements, has {len(array)}")
+        self._array = array
+
+    def integer(self, index: int, low: int = -(1 << 64), high: int = UINT64_MAX) -> int:
+        value = self._array[index]
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise RecordInvalid(f"element {index} must be an int in [{low}, {high}]")
+        return value
+
+    def string(self, index: int) -> str:
+        value = self._array[index]
+        if not isinstance(value, str):
+            raise RecordInvalid(f"element {index} must be text")
+        return value
+
+    def blob(self, index: int) -> bytes:
+        value = self._array[index]
+        if not isinstance(value, bytes):
+            raise RecordInvalid(f"element {index} must be bytes")
+        return value
+
+    def mapping(self, index: int) -> dict[str, Any]:
+        value = self._array[index]
+        if not isinstance(value, dict):
+            raise RecordInvalid(f"element {index} must be a map")
+        return value
+
+    def direction(self, index: int) -> Direction:
+        return Direction(self.integer(index, 0, 1))
+
+    def optional_direction(self, index: int) -> Direction | None:
+        return None if self._array[index] is None else self.direction(index)
+
+    def flags(self, index: int) -> MessageFlags:
+        return MessageFlags(self.integer(index, 0))
+
+
+def _message(f: _Fields, raw_index: int) -> MessageRecord:
+    return MessageRecord(f.integer(1), f.integer(2, 0), f.direction(3), f.blob(raw_index), f.flags(4))
+
+
+def _decode_connection(f: _Fields) -> ConnectionRecord | None:
+    try:
+        event = ConnEvent(f.string(3))
+    except ValueError:
+        return None  # an event kind from a later minor
+    return ConnectionRecord(f.integer(1), f.integer(2, 0), event, f.optional_direction(4), f.mapping(5))
+
+
+def _decode_discovery(f: _Fields) -> DiscoveryRecord | None:
+    try:
+        event = DiscoveryEvent(f.string(2))
+    except ValueError:
+        return None
+    return DiscoveryRecord(f.integer(1), event, f.mapping(3))
+
+
+def _decode_gap(f: _Fields) -> GapRecord:
+    fields = (f.integer(2, 0), f.direction(3), f.integer(4, 0), f.integer(5, 0), f.string(6))
+    return GapRecord(f.integer(1), *fields)
+
+
+def _decode_delta(f: _Fields) -> DeltaRecord:
+    head = (f.integer(1), f.integer(2, 0), f.direction(3), f.flags(4))
+    return DeltaRecord(*head, f.integer(5, 0), f.integer(6, 0), f.integer(7, 0), f.blob(8))
+
+
+_MIN_LENGTH = {
+    RecordType.MESSAGE: 6,
+    RecordType.CONNECTION: 6,
+    RecordType.DISCOVERY: 4,
+    RecordType.MARK: 3,
+    RecordType.GAP: 7,
+    RecordType.NOTICE: 4,
+    RecordType.MESSAGE_KEY: 8,
+    RecordType.MESSAGE_DELTA: 9,
+    RecordType.BASE_COPY: 6,
+}
+
+
+def decode_record(array: Any) -> Decoded | None:
+    """Turn one record array into a record; None for a type (or event kind) this reader does
+    not know. Raises RecordInvalid when a known type has the wrong shape."""
+    if not isinstance(array, list) or not array:
+        raise RecordInvalid("a record must be a non-empty array")
+    code = array[0]
+    if isinstance(code, bool) or not isinstance(code, int):
+        raise RecordInvalid("a record's type code must be an int")
+    if code not in _MIN_LENGTH:
+        return None
+    kind = RecordType(code)
+    f = _Fields(array, _MIN_LENGTH[kind])
+    if kind is RecordType.MESSAGE:
+        return _message(f, 5)
+    if kind is RecordType.CONNECTION:
+        return _decode_connection(f)
+    if kind is RecordType.DISCOVERY:
+        return _decode_discovery(f)
+    if kind is RecordType.MARK:
+        return MarkRecord(f.integer(1), f.string(2))
+    if kind is RecordType.GAP:
+        return _decode_gap(f)
+    if kind is RecordType.NOTICE:
+        return NoticeRecord(f.integer(1), f.string(2), f.string(3))
+    if kind is RecordType.MESSAGE_KEY:
+        return KeyRecord(_message(f, 5), f.integer(6, 0), f.integer(7, 0))
+    if kind is RecordType.MESSAGE_DELTA:
+        return _decode_delta(f)
+    return CopyRecord(f.integer(1), f.integer(2, 0), f.integer(3, 0), f.integer(4, 0), f.blob(5))
