@@ -54,9 +54,10 @@ def cli(ctx: click.Context, log_format: LogFormat, quiet: bool, verbose: bool) -
 def _register_commands() -> None:
     from utauproxy.cli.demo import demo
     from utauproxy.cli.record import record, restore_command
+    from utauproxy.cli.replay import replay
     from utauproxy.cli.sim import sim
 
-    for command in (record, restore_command, demo, sim):
+    for command in (record, restore_command, demo, sim, replay):
         cli.add_command(command)
 
 
