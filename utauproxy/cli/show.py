@@ -1,0 +1,198 @@
+"""`utauproxy show`: a readable timeline of a capture, one line per message (also `--json`,
+`--raw` bytes, and `--follow` while `record` is still writing it).
+
+Also home of the small helpers the other reading commands (info, check, export) share:
+colour, progress and the damage warning.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import click
+
+from utauproxy.capture import CaptureReader
+from utauproxy.inspect.decode import decode_records, dialect_of
+from utauproxy.inspect.filters import DIRECTION_NAMES, LineFilter
+from utauproxy.inspect.fmt import Paint, plain
+from utauproxy.inspect.timeline import Timeline, raw_bytes
+from utauproxy.records import Record
+
+_ROLE_STYLES: dict[str, dict[str, Any]] = {
+    "ok": {"fg": "green"},
+    "bad": {"fg": "red", "bold": True},
+    "warn": {"fg": "yellow"},
+    "dim": {"dim": True},
+    "kind": {"bold": True},
+    "send": {"fg": "cyan"},
+    "recv": {"fg": "magenta"},
+    "meta": {"fg": "blue"},
+}
+_PROGRESS_STEP = 1000
+_DEFAULT_POLL_S = 0.5
+# Lines above this are validated only when shown, so filters skip big payloads cheaply (a
+# big line that turns out malformed is then typed "malformed" on display, not by --kind).
+LAZY_ABOVE = 1 << 20
+
+
+# -- helpers shared by the reading commands ---------------------------------------------------
+
+
+def use_colour(stream: IO[Any], force: bool | None = None) -> bool:
+    """Colour only on a terminal and only when NO_COLOR is unset (https://no-color.org);
+    `force` (--color/--no-color) wins."""
+    if force is not None:
+        return force
+    return stream.isatty() and not os.environ.get("NO_COLOR")
+
+
+def terminal_paint(enabled: bool) -> Paint:
+    """A Paint that styles roles with click.style, or `plain`."""
+    if not enabled:
+        return plain
+
+    def paint(text: str, role: str) -> str:
+        return click.style(text, **_ROLE_STYLES.get(role, {}))
+
+    return paint
+
+
+def with_progress(records: Iterable[Record], total: int | None, label: str) -> Iterator[Record]:
+    """`records`, with a progress bar on stderr when stderr is a terminal and the total is
+    known (from the footer)."""
+    if total is None or total <= 0 or not sys.stderr.isatty():
+        yield from records
+        return
+    with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
+        pending = 0
+        for record in records:
+            pending += 1
+            if pending == _PROGRESS_STEP:
+                bar.update(pending)
+                pending = 0
+            yield record
+        bar.update(pending)
+
+
+def warn_damage(reader: CaptureReader) -> None:
+    """Tell the user (on stderr) about regions of the file the reader had to skip."""
+    if not reader.damage:
+        return
+    lost = sum(d.length for d in reader.damage)
+    click.echo(f"warning: {len(reader.damage)} damaged region(s), {lost} bytes skipped "
+               f"(first: {reader.damage[0].reason}); try `utauproxy repair`", err=True)
+
+
+def footer_records(reader: CaptureReader) -> int | None:
+    return reader.footer.records if reader.footer is not None else None
+
+
+# -- follow ----------------------------------------------------------------------------------
+
+
+def follow_records(path: Path, poll_s: float = _DEFAULT_POLL_S) -> Iterator[Record]:
+    """Every record of a capture that is still being written, as it appears, until the
+    recorder closes it (writes the footer). Each time the file grows the reader walks it
+    again and skips what was already yielded: chunks are only ever appended, and a chunk that
+    is still being written is simply not readable yet."""
+    seen = 0
+    last_size = -1
+    while True:
+        size = path.stat().st_size
+        if size != last_size:
+            last_size = size
+            with CaptureReader.open(path) as reader:
+                for position, record in enumerate(reader.records()):
+                    if position >= seen:
+                        seen = position + 1
+                        yield record
+                if reader.footer is not None:
+                    return
+        time.sleep(poll_s)
+
+
+# -- the command -----------------------------------------------------------------------------
+
+
+def _records(path: Path, follow: bool, poll_s: float) -> tuple[Any, Iterator[Record]]:
+    if follow:
+        with CaptureReader.open(path) as reader:
+            header = reader.header
+        return header, follow_records(path, poll_s)
+    reader = CaptureReader.open(path)
+
+    def records() -> Iterator[Record]:
+        with reader:
+            yield from reader.records()
+            warn_damage(reader)
+
+    return reader.header, records()
+
+
+@click.command("show", help="Print a capture as a timeline, one line per message: time since "
+               "the capture started, connection, direction (→ OpenUtau to plugin, ← plugin to "
+               "OpenUtau), kind, request id, size, and a payload summary.")
+@click.argument("capture", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-k", "--kind", "kinds", multiple=True, metavar="KIND",
+              help="Only lines of this kind; repeat for several. A kind (updateAudio, init), a type "
+                   "(request, response, notification, malformed, conn, discovery, mark, gap) or "
+                   "both (response:init).")
+@click.option("-d", "--direction", type=click.Choice(DIRECTION_NAMES, case_sensitive=False),
+              help="Only messages sent this way: to-plugin (OpenUtau to plugin) or to-ou.")
+@click.option("-c", "--conn", "conns", type=int, multiple=True, metavar="N",
+              help="Only connection N; repeat for several.")
+@click.option("--since", type=float, metavar="SECONDS",
+              help="Only records at least this many seconds after the capture started.")
+@click.option("--until", type=float, metavar="SECONDS",
+              help="Only records at most this many seconds after the capture started.")
+@click.option("--raw", is_flag=True,
+              help="Write the exact bytes of the selected messages as they crossed the wire.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line (for jq).")
+@click.option("-f", "--follow", is_flag=True,
+              help="Keep printing while `utauproxy record` writes the capture (like tail -f); "
+                   "ends when the recorder closes it, or with Ctrl-C.")
+@click.option("--poll", "poll_s", type=click.FloatRange(min=0.01), default=_DEFAULT_POLL_S,
+              show_default=True, help="With --follow: seconds between looks at the file.")
+@click.option("--color/--no-color", "colour", default=None,
+              help="Force colour on or off (default: on a terminal, unless NO_COLOR is set).")
+def show(capture: Path, kinds: tuple[str, ...], direction: str | None, conns: tuple[int, ...],
+         since: float | None, until: float | None, raw: bool, as_json: bool, follow: bool,
+         poll_s: float, colour: bool | None) -> None:
+    if raw and as_json:
+        raise click.UsageError("--raw and --json are exclusive")
+    line_filter = LineFilter.build(kinds, direction, conns, since, until)
+    header, records = _records(capture, follow, poll_s)
+    stdout = click.get_text_stream("stdout")
+    paint = plain if raw or as_json else terminal_paint(use_colour(stdout, colour))
+    timeline = Timeline(dialect_of(header), paint)
+    items = decode_records(records, dialect_of(header), lazy_above=LAZY_ABOVE)
+    selected = (line for line in timeline.lines(items) if line_filter.accepts(line))
+    binary = click.get_binary_stream("stdout")
+    try:
+        for line in selected:
+            if raw:
+                binary.write(raw_bytes(line))
+            elif as_json:
+                click.echo(json.dumps(timeline.as_json(line), ensure_ascii=False))
+            else:
+                click.echo(timeline.render(line))
+            if follow:
+                (binary if raw else stdout).flush()
+    except KeyboardInterrupt:
+        if not follow:
+            raise
+    except BrokenPipeError:
+        _quiet_broken_pipe()
+
+
+def _quiet_broken_pipe() -> None:
+    """`show ... | head` closed the pipe: stop quietly, like other Unix tools."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(0)
