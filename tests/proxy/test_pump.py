@@ -89,7 +89,7 @@ NASTY_OU_STREAM = (
     b"notification:updateTracks {\"tracks\":[]}\r\n"  # CR kept exactly
     b"\xff\xfe not utf-8 at all\n"
     b"ping\n"  # no space
-    b"notification:updateUstx {\"ustx\":\"" + b"x" * (3 << 20) + b"\"}\n"
+    b"notification:updateUstx {\"ustx\":\"" + b"x" * (50 << 20) + b"\"}\n"
 )
 NASTY_PLUGIN_WRITES = [
     b"notification:ping {}\n",

@@ -16,7 +16,7 @@ from utauproxy.cli import AppContext
 from utauproxy.cli.record import choose_output, show_status, stop_on_signal
 from utauproxy.peers.openutau import run_openutau
 from utauproxy.peers.ou_types import OpenUtauConfig, OpenUtauResult
-from utauproxy.peers.plugin import PluginConfig, serve_plugin
+from utauproxy.peers.plugin import PluginConfig, PluginHandle, serve_plugin
 from utauproxy.peers.session import generate_session
 from utauproxy.protocol.framer import classify_line
 from utauproxy.protocol.version import VersionDetector
@@ -43,12 +43,15 @@ async def run_demo(options: DemoOptions, interactive: bool) -> tuple[RecordingSt
         plugin_config = PluginConfig(options.version, folder, name="Demo Vocal",
                                      ping_interval=5.0 * options.time_scale, seed=options.seed)
         async with anyio.create_task_group() as tg:
-            await tg.start(serve_plugin, plugin_config)
+            plugin: PluginHandle = await tg.start(serve_plugin, plugin_config)
             recorded: list[RecordingState] = []
 
             async def recorder(*, task_status: TaskStatus[RecordingState]) -> None:
+                # check reads the plugin's ping period from here (sped-up pings are not a defect).
+                extra = {"ping_interval_s": plugin_config.ping_interval, "simulated": True,
+                         "time_scale": options.time_scale}
                 record_options = RecordOptions(options.output, folder, note="utauproxy demo",
-                                               watchdog=False)
+                                               watchdog=False, header_extra=extra)
                 recorded.append(await run_record(record_options, task_status=task_status))
 
             state = await tg.start(recorder)
@@ -56,6 +59,8 @@ async def run_demo(options: DemoOptions, interactive: bool) -> tuple[RecordingSt
             with anyio.CancelScope() as status_scope:
                 if interactive:
                     tg.start_soon(show_status, state, StatusLine(sys.stderr))
+                if plugin.rules.playback_started:
+                    tg.start_soon(_press_play, plugin, 8.0 * options.time_scale)
                 scenario = generate_session(options.seed, edits=options.edits)
                 config = OpenUtauConfig(options.version, folder, time_scale=options.time_scale,
                                         seed=options.seed + 1)
@@ -68,6 +73,14 @@ async def run_demo(options: DemoOptions, interactive: bool) -> tuple[RecordingSt
             status_scope.cancel()
             tg.cancel_scope.cancel()
     return recorded[0], result
+
+
+async def _press_play(plugin: PluginHandle, after: float) -> None:
+    """The DAW user presses play once the session is under way (R and v1.2 tell OpenUtau)."""
+    while plugin.active is None:
+        await anyio.sleep(0.01)
+    await anyio.sleep(after)
+    await plugin.playback_started()
 
 
 async def _cancel_when_set(event: anyio.Event, scope: anyio.CancelScope) -> None:

@@ -36,7 +36,7 @@ class ProxyContext:
     def next_conn_id(self) -> int:
         return next(self._conn_ids)
 
-    def record_conn(self, conn: int, event: ConnEvent, direction: Direction | None = None,
+    def record_conn(self, conn: int, event: ConnEvent, direction: Direction | None = None, /,
                     **detail: object) -> None:
         self.emit(ConnectionRecord(self.clock.now(), conn, event, direction, dict(detail)))
 

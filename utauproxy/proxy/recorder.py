@@ -15,7 +15,7 @@ from typing import Any
 
 import anyio
 import structlog
-from anyio.abc import SocketAttribute, SocketListener, SocketStream, TaskGroup, TaskStatus
+from anyio.abc import Listener, SocketAttribute, SocketStream, TaskGroup, TaskStatus
 
 from utauproxy import __version__
 from utauproxy.capture.layout import FORMAT_MAJOR, FORMAT_MINOR
@@ -23,11 +23,23 @@ from utauproxy.capture.writer import CaptureWriter
 from utauproxy.clock import CaptureClock
 from utauproxy.discovery.live import LiveEntry
 from utauproxy.discovery.takeover import run_takeover
-from utauproxy.protocol.events import Dialect
+from utauproxy.protocol.events import AudioFrame, Dialect
+from utauproxy.protocol.framer import Framer, classify_line
+from utauproxy.protocol.version import VersionDetector
 from utauproxy.proxy.pump import ProxyContext, proxy_connection
 from utauproxy.proxy.sink import CaptureSink
 from utauproxy.proxy.tap import TrafficStats
-from utauproxy.records import CaptureHeader, DiscoveryRecord
+from utauproxy.inspect.latency import EXTRA_KEY as LATENCY_KEY
+from utauproxy.inspect.latency import LatencyRecorder
+from utauproxy.records import (
+    CaptureHeader,
+    ConnectionRecord,
+    ConnEvent,
+    DiscoveryRecord,
+    MessageFlags,
+    MessageRecord,
+    Record,
+)
 
 log = structlog.get_logger("utauproxy.record")
 
@@ -40,6 +52,7 @@ class RecordOptions:
     mark: str = "recording"
     poll_interval: float = 0.1
     watchdog: bool = True
+    header_extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -97,13 +110,55 @@ class ProxyListeners:
         if route is not None:
             route.scope.cancel()
 
-    async def _serve(self, listener: SocketListener, route: _Route) -> None:
+    async def _serve(self, listener: Listener[SocketStream], route: _Route) -> None:
         async def handle(client: SocketStream) -> None:
             await proxy_connection(client, route.entry.upstream_port, self._ctx, route.info)
 
         async with listener:
             with route.scope:
                 await listener.serve(handle, task_group=self._tg)
+
+
+class FooterStats:
+    """What the recorder adds to the footer: request latency per kind (so `info` answers
+    without a scan) and the live counters."""
+
+    def __init__(self, stats: TrafficStats) -> None:
+        self._stats = stats
+        self._latency = LatencyRecorder()
+        self._version = VersionDetector()
+
+    def observe(self, record: Record) -> None:
+        if isinstance(record, MessageRecord):
+            self._latency.observe(record)
+            self._observe_version(record)
+        elif isinstance(record, ConnectionRecord) and record.event is ConnEvent.CLOSED:
+            self._latency.forget_connection(record.conn)
+
+    def _observe_version(self, record: MessageRecord) -> None:
+        if record.flags & MessageFlags.CONTINUED:
+            return
+        if record.flags & MessageFlags.FRAME:
+            framer = Framer(Dialect.V1_2, validate=False)
+            framer.receive_data(record.raw)
+            event = framer.next_event()
+            if isinstance(event, AudioFrame):
+                self._version.observe(record.direction, event)
+            return
+        self._version.observe(record.direction, classify_line(record.raw, validate=False))
+
+    def footer_extra(self) -> dict[str, Any]:
+        stats = self._stats
+        guess = self._version.result()
+        return {
+            LATENCY_KEY: self._latency.summary(),
+            "protocol": {"version": guess.version.value, "evidence": list(guess.evidence)},
+            "stats": {
+                "connections": stats.connections_total,
+                "messages": dict(stats.messages),
+                "wire_bytes": {d.label: n for d, n in stats.wire_bytes.items()},
+            },
+        }
 
 
 def capture_header(clock: CaptureClock, options: RecordOptions, dialect: Dialect) -> CaptureHeader:
@@ -116,7 +171,7 @@ def capture_header(clock: CaptureClock, options: RecordOptions, dialect: Dialect
         dialect=dialect.value,
         discovery=[],
         note=options.note,
-        extra={"discovery_dir": str(options.discovery_dir)},
+        extra={"discovery_dir": str(options.discovery_dir), **options.header_extra},
     )
 
 
@@ -129,9 +184,10 @@ async def run_record(
     """Record until `state.stop` is set (or the caller cancels); returns the final state."""
     clock = CaptureClock()
     writer = CaptureWriter.create(options.output, capture_header(clock, options, Dialect.AUTO))
-    with CaptureSink(writer, clock, on_warning=on_warning) as sink:
-        ctx = ProxyContext(clock, sink.put)
-        state = RecordingState(options.output, ctx.stats, sink)
+    stats = TrafficStats()
+    with CaptureSink(writer, clock, on_warning=on_warning, observer=FooterStats(stats)) as sink:
+        ctx = ProxyContext(clock, sink.put, stats)
+        state = RecordingState(options.output, stats, sink)
 
         def on_discovery(record: DiscoveryRecord) -> None:
             log.info(f"discovery {record.event.value}", **_loggable(record.entry))
@@ -143,7 +199,6 @@ async def run_record(
             task_status.started(state)
             await state.stop.wait()
             tg.cancel_scope.cancel()
-        sink.footer_extra = {"stats": _stats_summary(state.stats)}
     return state
 
 
@@ -158,12 +213,3 @@ async def _takeover(options: RecordOptions, hooks: ProxyListeners,
 
 def _loggable(entry: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in entry.items() if k not in ("original", "text")}
-
-
-def _stats_summary(stats: TrafficStats) -> dict[str, Any]:
-    return {
-        "connections": stats.connections_total,
-        "messages": dict(stats.messages),
-        "wire_bytes": {d.label: n for d, n in stats.wire_bytes.items()},
-    }
-

@@ -9,7 +9,7 @@ import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, cast
 
 from utauproxy.capture.writer import CaptureWriter
 from utauproxy.clock import CaptureClock
@@ -19,6 +19,14 @@ from utauproxy.records import Direction, GapRecord, MessageRecord, Record
 DEFAULT_BUDGET_BYTES = 256 << 20
 _POLL_SECONDS = 0.05
 _STOP = object()
+
+
+class RecordObserver(Protocol):
+    """Sees every record the sink writes, on the sink's thread, and adds to the footer."""
+
+    def observe(self, record: Record) -> None: ...
+
+    def footer_extra(self) -> dict[str, Any]: ...
 
 
 @dataclass
@@ -37,6 +45,7 @@ class CaptureSink:
         *,
         budget_bytes: int = DEFAULT_BUDGET_BYTES,
         on_warning: Callable[[str], None] = lambda message: None,
+        observer: RecordObserver | None = None,
     ) -> None:
         self._writer = writer
         self._clock = clock
@@ -48,7 +57,7 @@ class CaptureSink:
         self._gaps: dict[tuple[int, Direction], _Gap] = {}
         self._failure: str | None = None
         self._thread = threading.Thread(target=self._run, name="capture-sink", daemon=True)
-        self.footer_extra: dict[str, Any] = {}
+        self._observer = observer
 
     def __enter__(self) -> CaptureSink:
         self._thread.start()
@@ -99,7 +108,7 @@ class CaptureSink:
                 continue
             if item is _STOP:
                 break
-            record, size = item  # type: ignore[misc]
+            record, size = cast(tuple[Record, int], item)
             with self._lock:
                 self._queued_bytes -= size
             self._write(record)
@@ -134,6 +143,9 @@ class CaptureSink:
             self._writer.write(record)
         except CaptureError as exc:
             self._fail(exc)
+            return
+        if self._observer is not None:
+            self._observer.observe(record)
 
     def _fail(self, exc: CaptureError) -> None:
         self._failure = str(exc)
@@ -143,7 +155,7 @@ class CaptureSink:
         # After a write failure close() still releases the file; what reached the disk before
         # the failure stays readable (chunks are independent), it just has no footer.
         try:
-            self._writer.close(self.footer_extra)
+            self._writer.close(self._observer.footer_extra() if self._observer else None)
         except CaptureError as exc:
             if self._failure is None:
                 self._fail(exc)
