@@ -18,6 +18,7 @@ from pathlib import Path
 import anyio
 
 from utauproxy.capture.reader import CaptureReader
+from utauproxy.capture.writer import CaptureWriter
 from utauproxy.cli.logs import configure_logging
 from utauproxy.peers.openutau import run_openutau
 from utauproxy.peers.ou_types import OpenUtauConfig
@@ -34,10 +35,11 @@ async def record_session(folder: Path, output: Path, version: ProtocolVersion, s
     scenario = realistic_session(1, audio_seconds=audio_seconds, noisy_audio=noisy)
     async with anyio.create_task_group() as tg:
         await tg.start(serve_plugin, PluginConfig(version, folder, name="Vocal", ping_interval=5 * scale))
-        state = await tg.start(run_record, RecordOptions(output, folder, watchdog=False))
-        result = await run_openutau(OpenUtauConfig(version, folder, time_scale=scale), scenario)
-        state.stop.set()
-        await anyio.sleep(0)
+        async with anyio.create_task_group() as recorder:  # ends when the footer is written
+            state = await recorder.start(run_record, RecordOptions(output, folder, watchdog=False))
+            result = await run_openutau(OpenUtauConfig(version, folder, time_scale=scale), scenario)
+            state.stop.set()
+        tg.cancel_scope.cancel()
     ustx_resends = result.sent["notification:updateUstx"]
     return ustx_resends
 
@@ -50,6 +52,20 @@ def wire_by_kind(path: Path) -> Counter[str]:
                 label = "audio-frame" if record.flags & MessageFlags.FRAME else message_label(record.raw)
                 sizes[label] += record.wire_len
     return sizes
+
+
+def size_without_audio(path: Path, out: Path) -> tuple[int, int]:
+    """(wire bytes, capture bytes) of the same records minus updateAudio and audio frames:
+    how well the repeated USTX alone compresses, apart from already-compressed audio."""
+    wire = 0
+    with CaptureReader.open(path) as reader, CaptureWriter.create(out, reader.header) as writer:
+        for record in reader.records():
+            if isinstance(record, MessageRecord):
+                if record.flags & MessageFlags.FRAME or message_label(record.raw).endswith("updateAudio"):
+                    continue
+                wire += record.wire_len
+            writer.write(record)
+    return wire, out.stat().st_size
 
 
 def main() -> None:
@@ -82,6 +98,8 @@ def main() -> None:
         print(f"{'total wire bytes':32} {footer.wire_bytes:>14,}")
         print(f"{'capture bytes':32} {capture:>14,}")
         print(f"capture / wire = {capture / footer.wire_bytes:.2%}")
+        wire, stored = size_without_audio(output, Path(tmp) / "no-audio.utpcap")
+        print(f"without audio: {wire:,} wire bytes -> {stored:,} capture bytes = {stored / wire:.2%}")
 
 
 if __name__ == "__main__":
