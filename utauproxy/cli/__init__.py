@@ -7,6 +7,7 @@ add 3: the peer was unreachable or the connection was lost.
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass
 
@@ -68,10 +69,39 @@ def _register_commands() -> None:
 _register_commands()
 
 
+def _leaves(exc: BaseException) -> list[BaseException]:
+    """The exceptions inside (nested) exception groups: task groups wrap what their tasks raise."""
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for inner in exc.exceptions for leaf in _leaves(inner)]
+    return [exc]
+
+
+def _exit_for_group(group: BaseExceptionGroup[BaseException]) -> None:
+    leaves = _leaves(group)
+    if all(isinstance(leaf, BrokenPipeError) for leaf in leaves):
+        _exit_on_broken_pipe()
+    if all(isinstance(leaf, UtauproxyError) for leaf in leaves):
+        for leaf in leaves:
+            click.echo(f"Error: {leaf}", err=True)
+        sys.exit(EXIT_FAILURE)
+    raise group
+
+
+def _exit_on_broken_pipe() -> None:
+    """The reader of our output went away (`utauproxy show … | head`): stop quietly."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(EXIT_FAILURE)
+
+
 def main() -> None:
     """Console entry point: expected failures become a message and an exit code, not a traceback."""
     try:
         cli.main(standalone_mode=False)
+    except BrokenPipeError:
+        _exit_on_broken_pipe()
+    except BaseExceptionGroup as group:
+        _exit_for_group(group)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(EXIT_FAILURE)

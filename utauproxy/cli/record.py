@@ -14,7 +14,7 @@ from anyio.abc import TaskStatus
 
 from utauproxy.capture.layout import EXTENSION
 from utauproxy.cli import AppContext
-from utauproxy.discovery.paths import default_discovery_dir
+from utauproxy.discovery.paths import default_discovery_dir, temp_mismatch_warning
 from utauproxy.discovery.restore import restore
 from utauproxy.proxy.recorder import RecordingState, RecordOptions, run_record
 from utauproxy.proxy.status import StatusLine, human_bytes, render_status
@@ -112,6 +112,9 @@ def record(app: AppContext, output: Path | None, discovery_dir: Path | None, not
     the files back; `utauproxy restore` does it by hand."""
     folder = discovery_dir or default_discovery_dir()
     options = RecordOptions(choose_output(output), folder, note=note, watchdog=not no_watchdog)
+    mismatch = temp_mismatch_warning() if discovery_dir is None else None
+    if mismatch:
+        click.echo(f"Warning: {mismatch}", err=True)
     if not app.quiet:
         click.echo(f"recording to {options.output}; discovery folder {folder}; Ctrl-C to stop", err=True)
     state = anyio.run(record_until_stopped, options, app)

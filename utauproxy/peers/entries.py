@@ -11,22 +11,18 @@ from __future__ import annotations
 import json
 import os
 import socket
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import anyio
 
+# The folder rule is a fact about the real peers and lives in one place (PROTOCOL.md §1.1);
+# paths.py is stdlib-only, so the simulated peers can share it without depending on the takeover.
+from utauproxy.discovery.paths import default_discovery_dir
 from utauproxy.peers.jsonstyle import CHOC, NLOHMANN
 
 BRIDGE_API_VERSION = "1.2"
-
-
-def default_discovery_dir() -> Path:
-    """`<temp>/OpenUtau/PluginServers`. A stand-in until the discovery package offers the
-    per-OS rules (.NET reads only TMPDIR; the C++ plugin also TMP, TEMP, TEMPDIR, §1.1)."""
-    return Path(tempfile.gettempdir()) / "OpenUtau" / "PluginServers"
 
 
 # -- writing (plugin side) --------------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import platform
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -94,11 +94,12 @@ class ProxyListeners:
     async def open_listener(self, entry: LiveEntry) -> int:
         # DESIGN.md §5 and PROTOCOL.md §1.4: IPv4 loopback only, bound before the rewrite.
         listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
-        route = _Route(entry)
+        port = int(listener.extra(SocketAttribute.local_port))
+        route = _Route(replace(entry, proxy_port=port))
         self._routes[entry.file] = route
-        self._state.entries[entry.file] = entry
+        self._state.entries[entry.file] = route.entry
         self._tg.start_soon(self._serve, listener, route)
-        return int(listener.extra(SocketAttribute.local_port))
+        return port
 
     async def update_upstream(self, entry: LiveEntry) -> None:
         self._routes[entry.file].entry = entry
