@@ -134,6 +134,9 @@ def demo(app: AppContext, version: str, edits: int, time_scale: float, seed: int
         click.echo(f"  {n:6d}  {label}")
     for line in summarize(state.output):
         click.echo(f"  {line}")
+    click.echo(f"next: utauproxy show {state.output}   (timeline)")
+    click.echo(f"      utauproxy check {state.output}  (conformance with the protocol)")
+    click.echo(f"      utauproxy replay {state.output} --as openutau   (against `utauproxy sim plugin`)")
     if not result.initialized:
         raise click.ClickException("the simulated OpenUtau could not complete its session")
     wire = state.stats.wire_bytes

@@ -34,7 +34,7 @@ def configure_logging(fmt: LogFormat, *, verbose: bool = False, quiet: bool = Fa
             _clear_status_line,
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.TimeStamper(fmt="iso" if use_json else "%H:%M:%S", utc=use_json),
             structlog.processors.dict_tracebacks if use_json else structlog.dev.set_exc_info,
             renderer,
         ],

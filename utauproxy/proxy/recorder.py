@@ -213,4 +213,4 @@ async def _takeover(options: RecordOptions, hooks: ProxyListeners,
 
 
 def _loggable(entry: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in entry.items() if k not in ("original", "text")}
+    return {k: v for k, v in entry.items() if v not in (None, "") and k not in ("original", "text")}
