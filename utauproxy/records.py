@@ -141,6 +141,21 @@ Record: TypeAlias = (
 )
 
 
+_RECORD_TYPE_NAMES: dict[type, str] = {
+    MessageRecord: "message",
+    ConnectionRecord: "connection",
+    DiscoveryRecord: "discovery",
+    MarkRecord: "mark",
+    GapRecord: "gap",
+    NoticeRecord: "notice",
+}
+
+
+def record_type_name(record: Record) -> str:
+    """The short name of a record's type, as footers and summaries count them."""
+    return _RECORD_TYPE_NAMES[type(record)]
+
+
 @dataclass(frozen=True, slots=True)
 class CaptureHeader:
     """What a capture says about itself before its first record (DESIGN.md §4)."""

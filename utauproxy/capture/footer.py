@@ -26,25 +26,15 @@ from utauproxy.capture.values import UINT64_MAX, plain_map
 from utauproxy.errors import CaptureCorrupt
 from utauproxy.records import (
     ConnectionRecord,
-    DiscoveryRecord,
     Direction,
     GapRecord,
-    MarkRecord,
     MessageRecord,
-    NoticeRecord,
     Record,
+    record_type_name,
 )
 
 MAX_LABELS = 4096  # garbage lines each have their own "other:..." label; keep the map bounded
 OVERFLOW_LABEL = "(more labels)"
-_TYPE_NAMES: dict[type, str] = {
-    MessageRecord: "message",
-    ConnectionRecord: "connection",
-    DiscoveryRecord: "discovery",
-    MarkRecord: "mark",
-    GapRecord: "gap",
-    NoticeRecord: "notice",
-}
 _FOOTER_PREFIX = FOOTER_HEAD + bytes([FOOTER_ARRAY_HEAD, UINT32_HEAD])
 _TRAILER_PREFIX = TRAILER_HEAD + bytes([0x82, 0x1B])
 
@@ -120,7 +110,7 @@ class FooterBuilder:
     def add(self, record: Record, label: str | None = None) -> None:
         """Count one record; `label` is the message's line label (messages only)."""
         self.records += 1
-        name = next(name for kind, name in _TYPE_NAMES.items() if isinstance(record, kind))
+        name = record_type_name(record)
         self._types[name] = self._types.get(name, 0) + 1
         ts = record.ts_ns
         self._time = [min(self._time[0], ts), max(self._time[1], ts)] if self._time else [ts, ts]

@@ -21,20 +21,11 @@ from utauproxy.records import (
     DiscoveryRecord,
     Direction,
     GapRecord,
-    MarkRecord,
     MessageRecord,
-    NoticeRecord,
     Record,
+    record_type_name,
 )
 
-_TYPE_NAMES: dict[type, str] = {
-    MessageRecord: "message",
-    ConnectionRecord: "connection",
-    DiscoveryRecord: "discovery",
-    MarkRecord: "mark",
-    GapRecord: "gap",
-    NoticeRecord: "notice",
-}
 
 
 @dataclass(slots=True)
@@ -130,7 +121,7 @@ class StatsScanner:
     def _count_record(self, record: Record, label: str = "") -> None:
         stats = self.stats
         stats.records += 1
-        name = _TYPE_NAMES.get(type(record), "other")
+        name = record_type_name(record)
         stats.by_type[name] = stats.by_type.get(name, 0) + 1
         ts = record.ts_ns
         stats.first_ts_ns = ts if stats.first_ts_ns is None else min(stats.first_ts_ns, ts)

@@ -9,8 +9,6 @@ A peer that vanishes is not an error here: reads end with EndOfStream, failed wr
 from __future__ import annotations
 
 import random
-import socket
-import struct
 import uuid
 from collections import Counter
 from contextlib import nullcontext
@@ -28,6 +26,7 @@ from utauproxy.protocol.events import (
 )
 from utauproxy.protocol.framer import Framer
 from utauproxy.protocol.header import message_label
+from utauproxy.sockets import arm_reset
 
 RECEIVE_SIZE = 1 << 16
 # Lines go out in one send below this size; bigger ones are sent in pieces to avoid a copy.
@@ -127,11 +126,7 @@ class Link:
 
     async def abort(self) -> None:
         """Close with RST, as the kernel does when a process dies with unread data."""
-        try:
-            raw = self.stream.extra(SocketAttribute.raw_socket)
-            raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        except (OSError, anyio.TypedAttributeLookupError):
-            pass
+        arm_reset(self.stream)
         await self.aclose()
 
 

@@ -3,8 +3,6 @@ tap read a copy (DESIGN.md §2: the proxy never interprets bytes in order to for
 
 from __future__ import annotations
 
-import socket
-import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import count
@@ -17,6 +15,7 @@ from utauproxy.clock import CaptureClock
 from utauproxy.protocol.events import Dialect
 from utauproxy.proxy.tap import ConnectionTap, TrafficStats
 from utauproxy.records import ConnectionRecord, ConnEvent, Direction, Record
+from utauproxy.sockets import arm_reset
 
 RECEIVE_SIZE = 256 * 1024
 # What a pump catches when a socket goes away: the peer reset, or we closed it ourselves.
@@ -101,7 +100,7 @@ async def _pump(src: SocketStream, dst: SocketStream, direction: Direction, tap:
             ctx.record_conn(tap.conn, ConnEvent.RESET if reset else ConnEvent.ERROR, direction,
                             error=repr(exc.__cause__ or exc))
             log.info("connection reset" if reset else "read error", error=repr(exc.__cause__ or exc))
-            _abort(dst)
+            arm_reset(dst)
             scope.cancel()
             return
         try:
@@ -110,7 +109,7 @@ async def _pump(src: SocketStream, dst: SocketStream, direction: Direction, tap:
             tap.feed(direction, data)
             ctx.record_conn(tap.conn, ConnEvent.ERROR, direction.reverse,
                             error=f"write failed: {exc.__cause__ or exc!r}", undelivered_bytes=len(data))
-            _abort(src)
+            arm_reset(src)
             scope.cancel()
             return
         tap.feed(direction, data)
@@ -120,13 +119,4 @@ async def _forward_eof(dst: SocketStream) -> None:
     try:
         await dst.send_eof()
     except _GONE:
-        pass
-
-
-def _abort(stream: SocketStream) -> None:
-    """Close with RST, so the peer sees the same kind of ending the other side gave us."""
-    try:
-        sock: socket.socket = stream.extra(SocketAttribute.raw_socket)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    except (OSError, anyio.TypedAttributeLookupError):
         pass
