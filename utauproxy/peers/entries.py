@@ -19,7 +19,7 @@ import anyio
 
 # The folder rule is a fact about the real peers and lives in one place (PROTOCOL.md §1.1);
 # paths.py is stdlib-only, so the simulated peers can share it without depending on the takeover.
-from utauproxy.discovery.paths import default_discovery_dir
+from utauproxy.discovery.paths import default_discovery_dir as default_discovery_dir
 from utauproxy.peers.jsonstyle import CHOC, NLOHMANN
 
 BRIDGE_API_VERSION = "1.2"
