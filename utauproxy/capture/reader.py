@@ -8,7 +8,8 @@ its subclasses) ever leaves this module, whatever the file holds.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, BinaryIO
@@ -52,6 +53,10 @@ class Damage:
     offset: int
     length: int
     reason: str
+
+
+class _ItemIncomplete(CaptureCorrupt):
+    """The file ends inside an item: it was cut short, or it is still being written."""
 
 
 class CaptureReader:
@@ -98,6 +103,34 @@ class CaptureReader:
         while pos < walk.size:
             try:
                 pos, chunk = self._item_at(pos, walk)
+            except CaptureCorrupt as exc:
+                pos = self._resync(pos, walk.size, str(exc))
+                continue
+            if chunk is not None:
+                yield from self._chunk_records(chunk, walk)
+
+    def follow(self, *, poll_s: float = 0.5, sleep: Callable[[float], None] = time.sleep) -> Iterator[Record]:
+        """Every record of a capture that is still being written, as it appears, until the
+        writer's footer arrives (`show --follow`). One pass with its delta bases kept across
+        waits, so following costs what reading costs. An item the file ends inside is waited
+        for (the writer appends whole chunks; the rest is on its way); real damage is skipped
+        and recorded as in `records()`. Never returns if the writer dies: stop iterating."""
+        self.damage = []
+        walk = _Walk(self._source.size(), BaseCache(self._limits), zstandard.ZstdDecompressor())
+        pos = self._start
+        while True:
+            walk.size = self._source.size()
+            head = self._source.read_at(pos, len(FOOTER_HEAD)) if pos < walk.size else b""
+            if head == FOOTER_HEAD:
+                return
+            if walk.size - pos < len(CHUNK_HEAD):  # not even an item's tag yet
+                sleep(poll_s)
+                continue
+            try:
+                pos, chunk = self._item_at(pos, walk)
+            except _ItemIncomplete:
+                sleep(poll_s)
+                continue
             except CaptureCorrupt as exc:
                 pos = self._resync(pos, walk.size, str(exc))
                 continue
@@ -152,7 +185,7 @@ class CaptureReader:
     def _read_exactly(self, pos: int, size: int) -> bytes:
         data = self._source.read_at(pos, size)
         if len(data) < size:
-            raise CaptureCorrupt("the file ends inside an item")
+            raise _ItemIncomplete("the file ends inside an item")
         return data
 
     def _read_more(self, pos: int, data: bytes, needed: int, *, grow: bool = False) -> bytes:
@@ -162,7 +195,7 @@ class CaptureReader:
             raise CaptureCorrupt("item scan made no progress")  # defensive: never loop
         more = self._source.read_at(pos, max(needed, 2 * len(data)) if grow else needed)
         if len(more) < needed:
-            raise CaptureCorrupt("the file ends inside an item")
+            raise _ItemIncomplete("the file ends inside an item")
         return more
 
     def _resync(self, pos: int, size: int, reason: str) -> int:

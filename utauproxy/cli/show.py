@@ -98,23 +98,10 @@ def footer_records(reader: CaptureReader) -> int | None:
 
 def follow_records(path: Path, poll_s: float = _DEFAULT_POLL_S) -> Iterator[Record]:
     """Every record of a capture that is still being written, as it appears, until the
-    recorder closes it (writes the footer). Each time the file grows the reader walks it
-    again and skips what was already yielded: chunks are only ever appended, and a chunk that
-    is still being written is simply not readable yet."""
-    seen = 0
-    last_size = -1
-    while True:
-        size = path.stat().st_size
-        if size != last_size:
-            last_size = size
-            with CaptureReader.open(path) as reader:
-                for position, record in enumerate(reader.records()):
-                    if position >= seen:
-                        seen = position + 1
-                        yield record
-                if reader.footer is not None:
-                    return
-        time.sleep(poll_s)
+    recorder closes it (writes the footer)."""
+    with CaptureReader.open(path) as reader:
+        yield from reader.follow(poll_s=poll_s)
+        warn_damage(reader)
 
 
 # -- the command -----------------------------------------------------------------------------
