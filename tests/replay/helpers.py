@@ -11,6 +11,7 @@ import anyio
 
 from utauproxy.discovery.entry import is_ours
 from utauproxy.peers.edits import rerendered_parts
+from utauproxy.peers.ou_types import InjectedFaults
 from utauproxy.peers.openutau import OpenUtauConfig, OpenUtauResult, run_openutau
 from utauproxy.peers.plugin import PluginConfig, PluginHandle, serve_plugin
 from utauproxy.peers.session import Scenario, Step, StepKind, generate_session
@@ -48,8 +49,10 @@ def plugin_config(version: str, folder: Path) -> PluginConfig:
                         response_jitter=0.01, seed=1)
 
 
-def ou_config(version: str, folder: Path, seed: int) -> OpenUtauConfig:
-    return OpenUtauConfig(version=version, discovery_dir=folder, time_scale=TIME_SCALE, seed=seed)
+def ou_config(version: str, folder: Path, seed: int,
+              faults: InjectedFaults = InjectedFaults()) -> OpenUtauConfig:
+    return OpenUtauConfig(version=version, discovery_dir=folder, time_scale=TIME_SCALE, seed=seed,
+                          faults=faults)
 
 
 async def record_session(tmp_path: Path, version: str, scenario: Scenario) -> Path:
@@ -81,7 +84,8 @@ class PluginReplayRun:
 
 
 async def replay_plugin_against_ou(capture: Path, folder: Path, version: str, scenario: Scenario,
-                                   options: ReplayOptions, *, ou_seed: int = 5) -> PluginReplayRun:
+                                   options: ReplayOptions, *, ou_seed: int = 5,
+                                   faults: InjectedFaults = InjectedFaults()) -> PluginReplayRun:
     """`--as plugin` in this event loop, with the simulated OpenUtau finding it by discovery."""
     script, damage = load_script(capture)
     assert damage == []
@@ -94,7 +98,7 @@ async def replay_plugin_against_ou(capture: Path, folder: Path, version: str, sc
 
     async with anyio.create_task_group() as tasks:
         entry: PublishedEntry = await tasks.start(replayer)
-        result = await run_openutau(ou_config(version, folder, seed=ou_seed), scenario)
+        result = await run_openutau(ou_config(version, folder, seed=ou_seed, faults=faults), scenario)
     return PluginReplayRun(reports[0], entry, result)
 
 

@@ -19,9 +19,11 @@ from .helpers import (
     short_scenario,
 )
 from utauproxy.peers.plugin import PluginHandle, serve_plugin
+from utauproxy.peers.ou_types import InjectedFaults
 from utauproxy.records import Direction
 from utauproxy.replay.compare import compare_payloads
 from utauproxy.replay.options import ReplayOptions
+from utauproxy.replay.render import render_human
 from utauproxy.replay.report import DivergenceKind, ReplayReport
 from utauproxy.replay.rules import RuleSet
 from utauproxy.replay.run import load_script
@@ -122,3 +124,26 @@ async def test_a_plugin_answering_other_missing_audios_is_caught(tmp_path: Path)
     # The recorded init answer was an empty project; now the plugin returns what it stored.
     init = next(d for d in second.divergences if d.label == "response:init")
     assert [diff.path for diff in init.diffs] == ["data.ustx"]
+
+
+async def test_openutau_dropping_an_update_audio_is_caught(tmp_path: Path) -> None:
+    scenario = short_scenario()
+    capture = await record_session(tmp_path, "P6", scenario)
+    run = await replay_plugin_against_ou(capture, tmp_path / "replay-dir", "P6", scenario, FAST,
+                                        faults=InjectedFaults(drop_first="notification:updateAudio"))
+    assert run.report.exit_code == 1
+    audio = [d for d in run.report.divergences if d.label == "notification:updateAudio"]
+    assert audio and audio[0].kind in (DivergenceKind.MISSING, DivergenceKind.MISMATCH)
+    assert "notification:updateAudio" in render_human(run.report)
+
+
+async def test_a_reorder_inside_one_debounce_group_is_caught(tmp_path: Path) -> None:
+    """updateUstx then updateTracks come from one debounce (PROTOCOL.md §3.6.5): swapping
+    them is a divergence, unlike a swap between the two groups."""
+    scenario = short_scenario()
+    capture = await record_session(tmp_path, "P6", scenario)
+    run = await replay_plugin_against_ou(capture, tmp_path / "replay-dir", "P6", scenario, FAST,
+                                        faults=InjectedFaults(delay_first="notification:updateUstx"))
+    assert run.report.exit_code == 1
+    kinds = {(d.label, d.kind) for d in run.report.divergences}
+    assert any(kind is DivergenceKind.ORDER for _, kind in kinds), kinds

@@ -28,6 +28,7 @@ from utauproxy.peers.link import Link, fresh_uuid
 from utauproxy.peers.ou_sync import Debouncer, PendingRequests
 from utauproxy.peers.ou_types import (
     MIN_TIMEOUT,
+    InjectedFaults,
     OpenUtauConfig,
     OpenUtauResult,
     hash_values,
@@ -38,7 +39,7 @@ from utauproxy.peers.session import Scenario, Step, StepKind
 from utauproxy.peers.ustx import UstxError, parse_ustx, to_ustx
 from utauproxy.protocol.audio import encode_audio_payload
 from utauproxy.protocol.events import AudioFrame, EndOfStream, Malformed, Message
-from utauproxy.protocol.header import HeaderType
+from utauproxy.protocol.header import HeaderType, message_label
 
 __all__ = ["OpenUtauConfig", "OpenUtauResult", "run_openutau"]
 
@@ -67,6 +68,7 @@ class _OpenUtau:
         self.link: Link | None = None
         self.debouncers: list[Debouncer] = []
         self.disconnecting = False
+        self.faults = _FaultState(config.faults)
 
     def emit(self, text: str) -> None:
         if self.config.on_event is not None:
@@ -182,8 +184,14 @@ class _OpenUtau:
 
     async def _send(self, line: bytes) -> bool:
         assert self.link is not None
+        if self.faults.swallows(line):
+            return True
         already_broken = self.link.broken
-        if await self.link.send_line(line):
+        sent = await self.link.send_line(line)
+        held = self.faults.release()
+        if held is not None:
+            await self.link.send_line(held)
+        if sent:
             return True
         if not already_broken:  # real OpenUtau logs every failure; once is enough here
             self.result.errors.append(f"write failed (IOException): {line[:40]!r}")
@@ -340,6 +348,33 @@ class _OpenUtau:
                 result.sent_wire = bytes(self.link.sent_wire)
                 result.received_wire = bytes(self.link.received_wire)
         return result
+
+
+class _FaultState:
+    """Applies InjectedFaults to the lines on their way out."""
+
+    def __init__(self, faults: InjectedFaults) -> None:
+        self._drop = faults.drop_first
+        self._delay = faults.delay_first
+        self._held: bytes | None = None
+
+    def swallows(self, line: bytes) -> bool:
+        """True when `line` must not go out now (dropped, or held back)."""
+        if self._drop is None and self._delay is None:
+            return False
+        label = message_label(line[:600])
+        if label == self._drop:
+            self._drop = None
+            return True
+        if label == self._delay:
+            self._delay, self._held = None, line
+            return True
+        return False
+
+    def release(self) -> bytes | None:
+        """The held-back line, once the line after it has gone out."""
+        held, self._held = self._held, None
+        return held
 
 
 async def run_openutau(config: OpenUtauConfig, scenario: Scenario) -> OpenUtauResult:

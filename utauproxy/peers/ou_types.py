@@ -17,6 +17,16 @@ MIN_TIMEOUT = 1.0
 
 
 @dataclass(frozen=True, slots=True)
+class InjectedFaults:
+    """Deliberate misbehaviour, for tests that must catch it (replay, check). Labels are
+    message labels such as `notification:updateAudio`. Off by default."""
+
+    drop_first: str | None = None  # the first message with this label is never sent
+    # the first message with this label goes out right after the next one (never, if none follows)
+    delay_first: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class OpenUtauConfig:
     version: ProtocolVersion | str = ProtocolVersion.P6
     discovery_dir: Path | None = None  # None: the default OpenUtau folder
@@ -29,6 +39,7 @@ class OpenUtauConfig:
     request_timeout: float = 10.0
     record_wire: bool = False
     on_event: Callable[[str], None] | None = None
+    faults: InjectedFaults = InjectedFaults()
 
 
 @dataclass(slots=True)
