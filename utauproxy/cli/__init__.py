@@ -55,6 +55,7 @@ def cli(ctx: click.Context, log_format: LogFormat, quiet: bool, verbose: bool) -
 def _register_commands() -> None:
     from utauproxy.cli.check import check
     from utauproxy.cli.demo import demo
+    from utauproxy.cli.diff import diff
     from utauproxy.cli.export import export
     from utauproxy.cli.info import info
     from utauproxy.cli.record import record, restore_command
@@ -62,7 +63,7 @@ def _register_commands() -> None:
     from utauproxy.cli.show import show
     from utauproxy.cli.sim import sim
 
-    for command in (demo, record, restore_command, replay, show, info, check, export, sim):
+    for command in (demo, record, restore_command, replay, show, info, check, export, diff, sim):
         cli.add_command(command)
 
 

@@ -1,0 +1,297 @@
+"""Pass 1 of a diff: one streaming read of a capture into small per-message summaries. Pure.
+
+Nothing here keeps a payload. Each message becomes a `MessageSummary` (label, request pairing,
+fingerprint, hash references: about two hundred bytes however large the line was); pings
+become timestamps; each audio payload is decoded once, on the fly, into an `AudioInfo` (a
+digest of its samples) filed under its hash. Payloads that turn out to differ are read again
+later (detail.py), so memory follows the number of messages, not the size of the file.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import xxhash
+
+from utauproxy.diff.canon import (
+    Canonicalizer,
+    HashRef,
+    components,
+    format_digest,
+    normalize_hash,
+)
+from utauproxy.diff.profile import ProtocolProfile
+from utauproxy.inspect.decode import (
+    DecodedMessage,
+    LongLine,
+    OtherRecord,
+    decode_records,
+)
+from utauproxy.protocol.audio import decode_audio_payload
+from utauproxy.protocol.events import AudioFrame, Dialect, Malformed, Message
+from utauproxy.protocol.header import HeaderType
+from utauproxy.protocol.version import VersionDetector, VersionGuess
+from utauproxy.records import (
+    CaptureHeader,
+    ConnectionRecord,
+    ConnEvent,
+    Direction,
+    DiscoveryRecord,
+    Record,
+)
+from utauproxy.replay.script import Role
+
+
+@dataclass(slots=True)
+class MessageSummary:
+    """One message, without its payload. `index` is its record's position in the capture
+    (how detail.py finds it again); `position` its place among its connection's messages."""
+
+    index: int
+    position: int
+    direction: Direction
+    ts_ns: int  # since the connection's first record
+    label: str  # id-free: `request:init`, `response:init`, `notification:updateUstx`, `audio`
+    role: Role
+    size: int
+    fingerprint: int
+    request_id: str | None = None
+    answers: int | None = None  # responses (and v1.2 frames): position of their request
+    refs: tuple[HashRef, ...] = ()
+    format_digest: int = 0  # json-format strictness; 0 when not computed
+    encoded_digest: int = 0  # updateAudio: digest of the compressed text
+    parsed: bool = True  # False: the payload is not JSON (compared as bytes)
+    components: bytes = b""  # canon.components: for pairing changed messages
+    audio_only: bool = False  # `{"audios": {...}}` and nothing else: pass 2 settles it
+
+
+@dataclass(slots=True)
+class ConnectionSummary:
+    conn: int
+    start_ns: int
+    messages: list[MessageSummary] = field(default_factory=list)  # pings excluded
+    pings: dict[Direction, array[int]] = field(default_factory=dict)  # their times
+    detail: dict[str, Any] = field(default_factory=dict)  # the OPEN record's
+
+    def ping_times(self, direction: Direction) -> array[int]:
+        return self.pings.get(direction, array("q"))
+
+
+@dataclass(frozen=True, slots=True)
+class AudioInfo:
+    """One audio payload: where it is (record index and key, or None for a v1.2 frame),
+    what it holds (a digest of the decoded samples and their size) and how it was wrapped."""
+
+    index: int
+    key: str | None
+    digest: int
+    nbytes: int
+    codec: str
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """Where the layout puts the audio of a hash: the part's track and time span."""
+
+    track: Any
+    start_ms: Any
+    end_ms: Any
+
+    def render(self) -> str:
+        return f"part on track {self.track}, {_ms(self.start_ms)}–{_ms(self.end_ms)} ms"
+
+
+def _ms(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, int | float) else str(value)
+
+
+@dataclass(slots=True)
+class CaptureSummary:
+    name: str
+    header: CaptureHeader | None = None
+    connections: list[ConnectionSummary] = field(default_factory=list)
+    audio: dict[int, AudioInfo] = field(default_factory=dict)  # normalised hash -> first payload
+    slots: dict[int, Slot] = field(default_factory=dict)  # normalised hash -> layout slot
+    profile: ProtocolProfile = field(default_factory=ProtocolProfile)
+    version: VersionGuess | None = None
+    messages: int = 0
+    undecodable_audio: int = 0
+
+
+@dataclass(slots=True)
+class _Conn:
+    summary: ConnectionSummary
+    open_requests: dict[str, int] = field(default_factory=dict)  # id -> position
+    kinds: dict[int, str] = field(default_factory=dict)  # request position -> kind
+    pending_pull: int | None = None  # v1.2: a getAudio waiting for its frame
+
+
+class Summarizer:
+    """Feed `decode_records` items with `add`; read `summary` at the end."""
+
+    def __init__(self, name: str, header: CaptureHeader | None = None) -> None:
+        self.summary = CaptureSummary(name, header)
+        self._conns: dict[int, _Conn] = {}
+        self._detector = VersionDetector()
+
+    def add_all(self, records: Iterable[Record], dialect: Dialect = Dialect.AUTO) -> CaptureSummary:
+        for item in decode_records(records, dialect):
+            if isinstance(item, OtherRecord):
+                self._other(item.record)
+            else:
+                self._message(item)
+        self.summary.version = self._detector.result()
+        return self.summary
+
+    # -- records ----------------------------------------------------------------------------
+
+    def _conn(self, conn: int, ts_ns: int) -> _Conn:
+        state = self._conns.get(conn)
+        if state is None:
+            state = self._conns[conn] = _Conn(ConnectionSummary(conn, ts_ns))
+            self.summary.connections.append(state.summary)
+        return state
+
+    def _other(self, record: Record) -> None:
+        if isinstance(record, ConnectionRecord) and record.event is ConnEvent.OPEN:
+            self._conn(record.conn, record.ts_ns).summary.detail = dict(record.detail)
+        elif isinstance(record, DiscoveryRecord):
+            version = record.entry.get("api_version") or record.entry.get("apiVersion")
+            if version:
+                self._detector.observe_discovery({"apiVersion": version})
+
+    def _message(self, item: DecodedMessage) -> None:
+        state = self._conn(item.conn, item.ts_ns)
+        event = item.event
+        if isinstance(event, Message | AudioFrame):
+            self._detector.observe(item.direction, event)
+        self.summary.messages += 1
+        ts = item.ts_ns - state.summary.start_ns
+        message: MessageSummary | None
+        if isinstance(event, AudioFrame):
+            message = self._frame(state, item, event, ts)
+        elif isinstance(event, Message):
+            message = self._line(state, item, event, ts)
+        else:
+            message = _opaque(state, item, event, ts)
+        if message is not None:
+            state.summary.messages.append(message)
+
+    def _frame(self, state: _Conn, item: DecodedMessage, event: AudioFrame, ts: int) -> MessageSummary:
+        answers, state.pending_pull = state.pending_pull, None
+        payload = event.payload
+        value = normalize_hash(event.hash)
+        if value is not None:
+            self._file_audio(value, item.index, None, payload, "raw frames")
+            self.summary.profile.observe_audio(str(event.hash), payload, "raw frames")
+        ref = HashRef("frame", value, str(event.hash))
+        return MessageSummary(item.index, len(state.summary.messages), item.direction, ts, "audio",
+                              Role.FRAME, len(event.raw), fingerprint=1, answers=answers, refs=(ref,))
+
+    def _line(self, state: _Conn, item: DecodedMessage, event: Message, ts: int) -> MessageSummary | None:
+        header = event.header
+        profile = self.summary.profile
+        profile.observe_label(header.label)
+        if header.type is HeaderType.NOTIFICATION and header.kind == "ping" or (
+                header.type is HeaderType.OTHER and header.text == "ping"):
+            state.summary.pings.setdefault(item.direction, array("q")).append(ts)
+            return None
+        position = len(state.summary.messages)
+        role, label, answers = _classify(state, event, position)
+        message = MessageSummary(item.index, position, item.direction, ts, label, role,
+                                 len(event.raw), fingerprint=0, request_id=header.id, answers=answers)
+        try:
+            value = event.json() if event.payload else None
+        except ValueError:
+            message.parsed = False
+            message.fingerprint = xxhash.xxh3_64_intdigest(event.payload)
+            return message
+        self._fingerprint(message, value, event.payload)
+        if role is Role.RESPONSE:
+            profile.observe_response(value)
+        elif label == "request:init" and item.direction is Direction.OU_TO_PLUGIN:
+            profile.observe_init(value)
+        elif label == "notification:updateTracks":
+            profile.observe_tracks(value)
+        return message
+
+    def _fingerprint(self, message: MessageSummary, value: Any, payload: bytes) -> None:
+        canon = Canonicalizer()
+        message.fingerprint = canon.digest(value)
+        message.components = components(value)
+        message.refs = tuple(canon.refs)
+        for ref in canon.refs:
+            if ref.path != "audios":
+                self.summary.profile.observe_hash_text(ref.path, ref.text)
+        message.audio_only = isinstance(value, dict) and list(value) == ["audios"]
+        if canon.audio_keys:
+            # Order-free: OpenUtau sends the entries in whatever order its dictionary holds.
+            encoded = sorted(xxhash.xxh3_64_intdigest(b64.encode("ascii", "replace"))
+                             for _, b64 in canon.audio_keys)
+            message.encoded_digest = xxhash.xxh3_64_intdigest(repr(encoded).encode()) or 1
+            for key, b64 in canon.audio_keys:
+                self._audio_entry(message.index, key, b64)
+        else:
+            message.format_digest = format_digest(payload)
+        if message.label == "request:updatePartLayout" and isinstance(value, dict):
+            self._file_slots(value.get("parts"))
+
+    def _audio_entry(self, index: int, key: str, b64: str) -> None:
+        value = normalize_hash(key)
+        if value is None:
+            return
+        try:
+            decoded = decode_audio_payload(b64)
+        except ValueError:
+            self.summary.undecodable_audio += 1
+            return
+        self._file_audio(value, index, key, decoded.samples, decoded.codec)
+        self.summary.profile.observe_audio(key, decoded.samples, decoded.codec)
+
+    def _file_audio(self, value: int, index: int, key: str | None, samples: bytes, codec: str) -> None:
+        if value not in self.summary.audio:
+            digest = xxhash.xxh3_64_intdigest(samples)
+            self.summary.audio[value] = AudioInfo(index, key, digest, len(samples), codec)
+
+    def _file_slots(self, parts: Any) -> None:
+        for part in parts if isinstance(parts, list) else ():
+            if isinstance(part, dict) and (value := normalize_hash(part.get("audioHash"))) is not None:
+                self.summary.slots.setdefault(
+                    value, Slot(part.get("trackNo"), part.get("startMs"), part.get("endMs")))
+
+
+def _classify(state: _Conn, event: Message, position: int) -> tuple[Role, str, int | None]:
+    header = event.header
+    if header.type is HeaderType.CLOSE:
+        return Role.CLOSE, "close", None
+    if header.type is HeaderType.REQUEST and header.id is not None:
+        kind = header.kind or ""
+        state.open_requests[header.id] = position
+        state.kinds[position] = kind
+        if kind == "getAudio":
+            state.pending_pull = position
+        return Role.REQUEST, f"request:{kind}", None
+    if header.type is HeaderType.RESPONSE:
+        answers = state.open_requests.pop(header.id or "", None)
+        answered = state.kinds.get(answers) if answers is not None else None
+        if answers is not None and answers == state.pending_pull:
+            state.pending_pull = None  # a failure envelope answered the pull (§5.1)
+        return Role.RESPONSE, f"response:{answered or '?'}", answers
+    if header.type is HeaderType.NOTIFICATION:
+        return Role.NOTIFICATION, header.label, None
+    return Role.OTHER, header.label, None
+
+
+def _opaque(state: _Conn, item: DecodedMessage, event: Malformed | LongLine, ts: int) -> MessageSummary:
+    """A line the framer rejects, or one longer than the recorder's limit: compared as bytes."""
+    digest = xxhash.xxh3_64()
+    for record in item.records:
+        digest.update(record.raw)
+    header = event.header
+    label = f"malformed:{header.label}" if isinstance(event, Malformed) and header else (
+        "malformed" if isinstance(event, Malformed) else f"long line:{header.label if header else '?'}")
+    return MessageSummary(item.index, len(state.summary.messages), item.direction, ts, label,
+                          Role.OTHER, item.wire_len, digest.intdigest(), parsed=False)
