@@ -38,6 +38,7 @@ if TYPE_CHECKING:
         replaying,
         replaying_with,
     )
+    from utauproxy.diff import DiffOptions, DiffReport, diff_captures
     from utauproxy.errors import (
         CaptureCorrupt,
         CaptureError,
@@ -62,6 +63,8 @@ __all__ = [
     "MessageDivergence", "Recording", "ReplayOptions", "ReplayReport", "ReplaySession",
     "label_of", "open_capture", "recording", "render_human", "render_json", "render_junit",
     "replay_options", "replaying", "replaying_with",
+    # diff (utauproxy.diff)
+    "DiffOptions", "DiffReport", "diff_captures",
     # errors (utauproxy.errors)
     "CaptureCorrupt", "CaptureError", "CaptureFormatTooNew", "DiscoveryError", "UtauproxyError",
     # records (utauproxy.records)
@@ -76,7 +79,12 @@ _RECORDS = {"CaptureHeader", "ConnectionRecord", "ConnEvent", "Direction", "Disc
             "MessageFlags", "MessageRecord", "Record"}
 
 
+_DIFF = {"DiffOptions", "DiffReport", "diff_captures"}
+
+
 def _home(name: str) -> str | None:
+    if name in _DIFF:
+        return "utauproxy.diff"
     if name in _ERRORS:
         return "utauproxy.errors"
     if name in _RECORDS:

@@ -12,6 +12,8 @@ never with the size of the payloads. The files are only read; nothing here write
 
 from __future__ import annotations
 
+import os
+
 import re
 from collections import Counter
 from functools import partial
@@ -49,9 +51,11 @@ def summarize_capture(path: Path) -> tuple[CaptureSummary, int]:
     return summary, damaged
 
 
-def diff_captures(path_a: Path, path_b: Path, options: DiffOptions | None = None) -> DiffReport:
+def diff_captures(path_a: str | os.PathLike[str], path_b: str | os.PathLike[str],
+                  options: DiffOptions | None = None) -> DiffReport:
     """Compare two captures (see the module docstring and docs/diff.md); the default options
     are every noise rule on and no extra ignored path."""
+    path_a, path_b = Path(path_a), Path(path_b)
     options = options or DiffOptions()
     a, damaged_a = summarize_capture(path_a)
     b, damaged_b = summarize_capture(path_b)
