@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -87,3 +88,21 @@ def test_strict_ids_report_the_ids_and_exit_1(captures: dict[str, Path]) -> None
     code, output = run(captures["a"], captures["same"], "--no-ignore", "ids")
     assert code == 1
     assert "request:init request id" in output and "[strict ids]" in output
+
+
+def test_junit_report_has_one_failing_case_per_finding(tmp_path: Path) -> None:
+    samples = Path(__file__).resolve().parents[2] / "captures"
+    junit = tmp_path / "diff.xml"
+    result = CliRunner().invoke(diff, [str(samples / "sample-P3.utpcap"),
+                                               str(samples / "sample-P6.utpcap"), "--junit", str(junit)])
+    assert result.exit_code == 1
+    suite = ET.parse(junit).getroot()
+    failures = [case.find("failure") for case in suite.iter("testcase")]
+    assert int(suite.get("failures", "0")) == len(failures) > 0
+    names = [case.get("name", "") for case in suite.iter("testcase")]
+    assert any("missingAudios" in name for name in names)
+    same = tmp_path / "same.xml"
+    result = CliRunner().invoke(diff, [str(samples / "sample-P6.utpcap"),
+                                               str(samples / "sample-P6.utpcap"), "--junit", str(same)])
+    assert result.exit_code == 0
+    assert ET.parse(same).getroot().get("failures") == "0"

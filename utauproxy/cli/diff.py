@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from utauproxy.diff import NOISE_RULES, DiffOptions, diff_captures, parse_no_ignore
+from utauproxy.diff.junit import render_junit
 from utauproxy.diff.rules import ALL, DEFAULT_MEMORY_BUDGET, DEFAULT_TIME_TOLERANCE_S
 from utauproxy.errors import CaptureError
 
@@ -52,6 +53,9 @@ def _strict_rules(ctx: click.Context, param: click.Parameter, value: tuple[str, 
                    "(e.g. `tracks[0].volume`, `ustx:voice_parts[0].notes[@480].lyric`, "
                    "`track[1].pan`); `[*]` matches any index. Never matched as a substring. Repeatable.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+@click.option("--junit", "junit_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the report as JUnit XML to this file (one failing test case per "
+                   "difference), for CI.")
 @click.option("--time-tolerance", type=click.FloatRange(min=0.0), default=DEFAULT_TIME_TOLERANCE_S,
               show_default=True, metavar="SECONDS",
               help="With --no-ignore timing or pings: how far times may drift before they differ.")
@@ -63,7 +67,8 @@ def _strict_rules(ctx: click.Context, param: click.Parameter, value: tuple[str, 
 @click.option("--list-rules", is_flag=True, expose_value=False, is_eager=True, callback=_list_rules,
               help="List the noise rules with what each hides, then exit.")
 def diff(capture_a: Path, capture_b: Path, strict: frozenset[str], ignore_paths: tuple[str, ...],
-         as_json: bool, time_tolerance: float, memory_budget: int, examples: int) -> None:
+         as_json: bool, junit_file: Path | None, time_tolerance: float, memory_budget: int,
+         examples: int) -> None:
     options = DiffOptions(strict=strict, ignore_paths=ignore_paths, time_tolerance_s=time_tolerance,
                           memory_budget=memory_budget << 20, examples=examples)
     try:
@@ -71,6 +76,8 @@ def diff(capture_a: Path, capture_b: Path, strict: frozenset[str], ignore_paths:
     except CaptureError as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(EXIT_USAGE)
+    if junit_file is not None:
+        junit_file.write_text(render_junit(report), encoding="utf-8")
     if as_json:
         click.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
     else:
