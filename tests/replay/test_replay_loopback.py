@@ -19,6 +19,7 @@ from .helpers import (
     short_scenario,
 )
 from utauproxy.peers.plugin import PluginHandle, serve_plugin
+from utauproxy.diff import diff_captures
 from utauproxy.peers.ou_types import InjectedFaults
 from utauproxy.records import Direction
 from utauproxy.replay.compare import compare_payloads
@@ -77,6 +78,8 @@ async def test_replay_as_plugin_serves_the_simulated_openutau(tmp_path: Path, ve
     else:
         assert run.openutau.audio_payloads_sent > 0  # recorded missingAudios made OU send audio
     assert_equivalent(capture, saved)
+    report = diff_captures(capture, saved)
+    assert report.equivalent, report.render()
 
 
 @pytest.mark.parametrize("version", ["P6", "P3"])
