@@ -1,0 +1,170 @@
+"""Benchmarks of issue 8 (DESIGN.md §8): the same workloads, in one run, directly, through socat
+and through the real `utauproxy record` command; then the reading commands on a ~1 GB capture
+and replay timing. Prints one table: each figure per route, its target and met / NOT MET.
+
+    python scripts/bench.py            # the full run (~10-15 min)
+    python scripts/bench.py --quick    # a short run (~2 min), smaller figures
+
+Every figure that is compared is a ratio or a difference measured in this same run, because
+absolute times on a shared machine drift between runs. See docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench.captures import concatenate
+from bench.links import EchoServer, run_big_lines, run_round_trips
+from bench.procs import ensure_socat, stop
+from bench.reading import read_commands
+from bench.replaying import run_replay
+from bench.routes import ROUTES
+from bench.rows import (
+    big_line_rows,
+    reading_rows,
+    replay_rows,
+    round_trip_rows,
+    rss_row,
+    session_rows,
+)
+from bench.session import SessionRun, SessionSpec, run_session
+from bench.table import Row, render
+
+
+@dataclass(frozen=True)
+class Settings:
+    rtt_rounds: int
+    rtt_per_round: int
+    line_rounds: int
+    realistic: SessionSpec
+    heavy: SessionSpec
+    big_capture_bytes: int
+    read_timeout: float
+    replay_seconds: float
+
+
+FULL = Settings(rtt_rounds=6, rtt_per_round=1000, line_rounds=5,
+                realistic=SessionSpec("realistic", edits=220, time_scale=0.03, noisy=False),
+                heavy=SessionSpec("audio-heavy", edits=80, time_scale=0.03, noisy=True),
+                big_capture_bytes=10**9, read_timeout=300, replay_seconds=600)
+QUICK = Settings(rtt_rounds=3, rtt_per_round=1000, line_rounds=2,
+                 realistic=SessionSpec("realistic", edits=40, time_scale=0.03, noisy=False),
+                 heavy=SessionSpec("audio-heavy", edits=12, time_scale=0.03, noisy=True),
+                 big_capture_bytes=150 * 10**6, read_timeout=60, replay_seconds=30)
+LINE_BYTES = 64 * 2**20
+
+
+def say(text: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)
+
+
+def run_sessions(spec: SessionSpec, work: Path, socat: str | None) -> dict[str, SessionRun]:
+    runs: dict[str, SessionRun] = {}
+    for route in ROUTES:
+        say(f"(c) {spec.label} session via {route}")
+        run = run_session(spec, route, work, socat)
+        if run is not None:
+            runs[route] = run
+    return runs
+
+
+def run_all(settings: Settings, work: Path, socat: str | None, notes: list[str]) -> list[Row]:
+    rows: list[Row] = []
+    echo = EchoServer(work / "echo-disco", work / "echo.log")
+    try:
+        say(f"(a) {settings.rtt_rounds} x {settings.rtt_per_round} round trips per route")
+        rtt = run_round_trips(echo, work, socat, settings.rtt_rounds, settings.rtt_per_round)
+        rows += round_trip_rows(rtt)
+        say(f"(b) {settings.line_rounds} x 64 MiB updateAudio line per route")
+        lines = run_big_lines(echo, work, socat, settings.line_rounds, LINE_BYTES)
+        rows += big_line_rows(lines)
+        rss = {r: c.max_rss_bytes for r, c in lines.relay.items() if c}
+        rows.append(rss_row(f"  peak RSS (largest message {lines.largest_message / 1e6:,.0f} MB)", rss,
+                            lines.largest_message))
+    finally:
+        stop(echo.proc)
+    realistic = run_sessions(settings.realistic, work, socat)
+    rows += session_rows(realistic, 0.02)
+    heavy = run_sessions(settings.heavy, work, socat)
+    rows += session_rows(heavy, 0.8)
+    rows += _reading(settings, work, heavy["record"], realistic["record"], notes)
+    say(f"(e) replay of the realistic session stretched to {settings.replay_seconds:.0f} s at --speed 1")
+    assert realistic["record"].capture is not None
+    rows += replay_rows(run_replay(realistic["record"].capture, settings.replay_seconds, work))
+    return rows
+
+
+def _reading(settings: Settings, work: Path, heavy: SessionRun, realistic: SessionRun,
+             notes: list[str]) -> list[Row]:
+    assert heavy.capture is not None and realistic.capture is not None
+    big = work / "big.utpcap"
+    say(f"(d) writing a {settings.big_capture_bytes / 1e9:.2f} GB capture from the recorded sessions")
+    sources = [heavy.capture, realistic.capture]
+    started = time.perf_counter()
+    sessions, wire = concatenate(sources, big, settings.big_capture_bytes)
+    seconds = time.perf_counter() - started
+    note = (f"the big capture is {sessions} recorded sessions (c), audio-heavy and realistic in turn, "
+            f"rewritten with CaptureWriter: {wire / 1e9:.2f} GB of wire written at {wire / 1e6 / seconds:,.0f} "
+            f"MB/s of wire; its 'small' twin is the audio-heavy session's capture alone")
+    notes.append(note)
+    say(f"(d) {note}; now info, show, check (and diff if it exists)")
+    runs = read_commands(big, heavy.capture, work, settings.read_timeout)
+    return reading_rows(runs)
+
+
+def machine() -> str:
+    socat = ""
+    if shutil.which("socat"):
+        socat = subprocess.run(["socat", "-V"], check=False, capture_output=True, text=True).stdout
+    found = re.search(r"socat version (\S+)", socat)
+    version = found[1] if found else "none"
+    return (f"{platform.node()}: {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+            f"{platform.platform()}, socat {version}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a short run (~2 min) with smaller workloads")
+    parser.add_argument("--replay-minutes", type=float, default=None,
+                        help="length of the replay (e); the drift target of issue 8 is over 10 minutes "
+                             "[default: 10 (full), 0.5 (--quick)]")
+    parser.add_argument("--keep", type=Path, default=None, help="keep every file (captures, logs) in this folder")
+    parser.add_argument("--json", type=Path, default=None, help="also write the table as JSON to this file")
+    args = parser.parse_args()
+    settings = QUICK if args.quick else FULL
+    if args.replay_minutes is not None:
+        settings = replace(settings, replay_seconds=args.replay_minutes * 60)
+    started = time.monotonic()
+    socat = ensure_socat()
+    say(machine())
+    with tempfile.TemporaryDirectory(prefix="utauproxy-bench-") as tmp:
+        work = args.keep or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        notes: list[str] = []
+        rows = run_all(settings, work, socat, notes)
+    print()
+    print(f"utauproxy benchmarks ({'quick' if args.quick else 'full'} run, {time.monotonic() - started:.0f} s; "
+          f"{machine()})")
+    print(render(rows))
+    for n, note in enumerate(notes, start=1):
+        print(f"note {n}: {note}")
+    if args.json:
+        args.json.write_text(json.dumps([asdict(r) for r in rows], ensure_ascii=False, indent=1), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
