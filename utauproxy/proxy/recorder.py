@@ -120,6 +120,10 @@ class ProxyListeners:
                 await listener.serve(handle, task_group=self._tg)
 
 
+_UPDATE_AUDIO = b"notification:updateAudio "
+_AUDIO_LINES_FOR_VERSION = 4
+
+
 class FooterStats:
     """What the recorder adds to the footer: request latency per kind (so `info` answers
     without a scan) and the live counters."""
@@ -128,6 +132,7 @@ class FooterStats:
         self._stats = stats
         self._latency = LatencyRecorder()
         self._version = VersionDetector()
+        self._audio_lines_left = _AUDIO_LINES_FOR_VERSION
 
     def observe(self, record: Record) -> None:
         if isinstance(record, MessageRecord):
@@ -146,6 +151,12 @@ class FooterStats:
             if isinstance(event, AudioFrame):
                 self._version.observe(record.direction, event)
             return
+        if record.raw.startswith(_UPDATE_AUDIO):
+            # Parsing a tens-of-MB line holds the GIL the pump needs; a few settle the codec and
+            # hash evidence (PROTOCOL.md §4), later ones only repeat it.
+            if self._audio_lines_left == 0:
+                return
+            self._audio_lines_left -= 1
         self._version.observe(record.direction, classify_line(record.raw, validate=False))
 
     def footer_extra(self) -> dict[str, Any]:
