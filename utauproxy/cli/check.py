@@ -12,9 +12,21 @@ from typing import Any
 import click
 
 from utauproxy.capture import CaptureReader
-from utauproxy.check import ALL_RULES, FAMILIES, CheckOptions, CheckReport, check_records
+from utauproxy.check import (
+    ALL_RULES,
+    FAMILIES,
+    CheckOptions,
+    CheckReport,
+    check_records,
+)
 from utauproxy.check.context import DEFAULT_END_GRACE_S, DEFAULT_PING_INTERVAL_S
-from utauproxy.cli.show import footer_records, terminal_paint, use_colour, warn_damage, with_progress
+from utauproxy.cli.show import (
+    footer_records,
+    terminal_paint,
+    use_colour,
+    warn_damage,
+    with_progress,
+)
 from utauproxy.inspect.fmt import Paint
 from utauproxy.protocol.versions import ProtocolVersion
 
@@ -102,7 +114,7 @@ def check(capture: Path, version: str | None, skip: frozenset[str], ping_interva
         for finding in report.findings:
             click.echo(json.dumps(finding.as_dict(), ensure_ascii=False))
     else:
-        paint = terminal_paint(use_colour(click.get_text_stream("stdout"), colour))
+        paint = terminal_paint(use_colour(sys.stdout, colour))
         click.echo(f"{capture.name}: {_summary(report)}")
         for finding in report.findings:
             click.echo(finding.render())

@@ -4,6 +4,7 @@ document, or the raw byte stream of each direction of each connection."""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import IO, Any
 
@@ -19,7 +20,7 @@ from utauproxy.records import GapRecord
 
 def _open_output(output: Path | None, force: bool) -> IO[str]:
     if output is None:
-        return click.get_text_stream("stdout")
+        return sys.stdout
     if output.exists() and not force:
         raise click.BadParameter(f"{output} exists (use --force to overwrite)", param_hint="-o/--output")
     return output.open("w", encoding="utf-8")

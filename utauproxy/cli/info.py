@@ -4,6 +4,7 @@ file has no footer (it says so) or when asked (`--scan`, for latency and the exa
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -55,6 +56,6 @@ def info(capture: Path, scan: bool, as_json: bool, colour: bool | None) -> None:
     if as_json:
         click.echo(json.dumps(info_as_json(data), ensure_ascii=False))
         return
-    paint = terminal_paint(use_colour(click.get_text_stream("stdout"), colour))
+    paint = terminal_paint(use_colour(sys.stdout, colour))
     for line in render_info(data, paint):
         click.echo(line)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -155,12 +154,12 @@ def show(capture: Path, kinds: tuple[str, ...], direction: str | None, conns: tu
         raise click.UsageError("--raw and --json are exclusive")
     line_filter = LineFilter.build(kinds, direction, conns, since, until)
     header, records = _records(capture, follow, poll_s)
-    stdout = click.get_text_stream("stdout")
+    stdout = sys.stdout
     paint = plain if raw or as_json else terminal_paint(use_colour(stdout, colour))
     timeline = Timeline(dialect_of(header), paint)
     items = decode_records(records, dialect_of(header), lazy_above=LAZY_ABOVE)
     selected = (line for line in timeline.lines(items) if line_filter.accepts(line))
-    binary = click.get_binary_stream("stdout")
+    binary = sys.stdout.buffer
     try:
         for line in selected:
             if raw:
