@@ -49,3 +49,14 @@ def test_a_closed_pipe_inside_a_running_task_ends_quietly(tmp_path: Path) -> Non
     assert proc.wait(timeout=60) == 1
     assert "Traceback" not in stderr
     assert not list(folder.glob("*.json"))  # the plugin still removed its entry
+
+
+def test_check_does_not_call_a_damaged_capture_clean(tmp_path: Path) -> None:
+    data = SAMPLE.read_bytes()
+    cut = tmp_path / "cut.utpcap"
+    cut.write_bytes(data[: len(data) // 2])  # an interrupted recording: no footer, a cut chunk
+    result = run("check", str(cut))
+    assert result.returncode == 1
+    assert "unreadable" in result.stdout and "clean: no findings" not in result.stdout
+    assert "damaged region" in result.stderr and "repair" not in result.stderr
+    assert run("check", str(SAMPLE)).returncode == 0

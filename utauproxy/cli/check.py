@@ -107,6 +107,7 @@ def check(capture: Path, version: str | None, skip: frozenset[str], ping_interva
         records = with_progress(reader.records(), footer_records(reader), "checking")
         report = check_records(records, options, reader.header)
         warn_damage(reader)
+        damaged = bool(reader.damage)
     if report.lost_messages:
         click.echo(f"warning: the recorder lost {report.lost_messages} messages (gap records); "
                    "findings about requests and audio near them may be artefacts", err=True)
@@ -118,5 +119,7 @@ def check(capture: Path, version: str | None, skip: frozenset[str], ping_interva
         click.echo(f"{capture.name}: {_summary(report)}")
         for finding in report.findings:
             click.echo(finding.render())
-        click.echo(_verdict(report, paint))
-    sys.exit(1 if report.findings else 0)
+        click.echo(_verdict(report, paint) if not damaged else
+                   "not clean: part of the capture is unreadable, so it could not all be checked")
+    # A capture that could not all be read cannot be called conformant.
+    sys.exit(1 if report.findings or damaged else 0)

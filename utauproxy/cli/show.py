@@ -85,7 +85,7 @@ def warn_damage(reader: CaptureReader) -> None:
         return
     lost = sum(d.length for d in reader.damage)
     click.echo(f"warning: {len(reader.damage)} damaged region(s), {lost} bytes skipped "
-               f"(first: {reader.damage[0].reason}); try `utauproxy repair`", err=True)
+               f"(first: {reader.damage[0].reason})", err=True)
 
 
 def footer_records(reader: CaptureReader) -> int | None:
