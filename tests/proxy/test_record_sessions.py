@@ -98,6 +98,11 @@ async def test_every_version_is_forwarded_and_captured_byte_for_byte(
         assert reader.footer is not None
         latency = reader.footer.extra["latency"]
         detected = reader.footer.extra["protocol"]["version"]
+        header = reader.header
+    # The header holds the entry as the recorder found it, before the takeover (DESIGN.md §4).
+    assert [(e["name"], e["upstream_port"]) for e in header.discovery] == [("Vocal", plugin.port)]
+    assert header.discovery[0]["text"] and str(plugin.port) in header.discovery[0]["text"]
+    assert header.dialect == ("v1.2" if version is ProtocolVersion.V1_2 else "auto")
     assert set(latency) >= {"init", "updatePartLayout"}
     # R differs from P2.2 on the wire only by playbackStarted, which this session never sends.
     assert detected == ("P2.2" if version is ProtocolVersion.R else version.value)

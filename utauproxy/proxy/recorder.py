@@ -21,25 +21,16 @@ from utauproxy import __version__
 from utauproxy.capture.layout import FORMAT_MAJOR, FORMAT_MINOR
 from utauproxy.capture.writer import CaptureWriter
 from utauproxy.clock import CaptureClock
+from utauproxy.discovery.folder import look_at_folder
 from utauproxy.discovery.live import LiveEntry
 from utauproxy.discovery.takeover import run_takeover
-from utauproxy.protocol.events import AudioFrame, Dialect
-from utauproxy.protocol.framer import Framer, classify_line
-from utauproxy.protocol.version import VersionDetector
+from utauproxy.errors import DiscoveryError
+from utauproxy.protocol.events import Dialect
+from utauproxy.proxy.footer_stats import FooterStats
 from utauproxy.proxy.pump import ProxyContext, proxy_connection
 from utauproxy.proxy.sink import CaptureSink
 from utauproxy.proxy.tap import TrafficStats
-from utauproxy.inspect.latency import EXTRA_KEY as LATENCY_KEY
-from utauproxy.inspect.latency import LatencyRecorder
-from utauproxy.records import (
-    CaptureHeader,
-    ConnectionRecord,
-    ConnEvent,
-    DiscoveryRecord,
-    MessageFlags,
-    MessageRecord,
-    Record,
-)
+from utauproxy.records import CaptureHeader, DiscoveryRecord
 
 log = structlog.get_logger("utauproxy.record")
 
@@ -120,68 +111,29 @@ class ProxyListeners:
                 await listener.serve(handle, task_group=self._tg)
 
 
-_UPDATE_AUDIO = b"notification:updateAudio "
-_AUDIO_LINES_FOR_VERSION = 4
+def entries_as_found(folder: Path) -> list[dict[str, Any]]:
+    """The plugin entries in `folder` before we touch anything, for the capture header
+    (DESIGN.md §4: "discovery entry as found"). A read-only look: the takeover decides what
+    is live and reports what it refuses."""
+    try:
+        seen = look_at_folder(folder) if folder.is_dir() else {}
+    except DiscoveryError:
+        return []
+    return [LiveEntry.from_parsed(name, file.parsed).as_record() | {"text": file.text}
+            for name, file in sorted(seen.items()) if file.parsed is not None]
 
 
-class FooterStats:
-    """What the recorder adds to the footer: request latency per kind (so `info` answers
-    without a scan) and the live counters."""
-
-    def __init__(self, stats: TrafficStats) -> None:
-        self._stats = stats
-        self._latency = LatencyRecorder()
-        self._version = VersionDetector()
-        self._audio_lines_left = _AUDIO_LINES_FOR_VERSION
-
-    def observe(self, record: Record) -> None:
-        if isinstance(record, MessageRecord):
-            self._latency.observe(record)
-            self._observe_version(record)
-        elif isinstance(record, ConnectionRecord) and record.event is ConnEvent.CLOSED:
-            self._latency.forget_connection(record.conn)
-
-    def _observe_version(self, record: MessageRecord) -> None:
-        if record.flags & MessageFlags.CONTINUED:
-            return
-        if record.flags & MessageFlags.FRAME:
-            framer = Framer(Dialect.V1_2, validate=False)
-            framer.receive_data(record.raw)
-            event = framer.next_event()
-            if isinstance(event, AudioFrame):
-                self._version.observe(record.direction, event)
-            return
-        if record.raw.startswith(_UPDATE_AUDIO):
-            # Parsing a tens-of-MB line holds the GIL the pump needs; a few settle the codec and
-            # hash evidence (PROTOCOL.md §4), later ones only repeat it.
-            if self._audio_lines_left == 0:
-                return
-            self._audio_lines_left -= 1
-        self._version.observe(record.direction, classify_line(record.raw, validate=False))
-
-    def footer_extra(self) -> dict[str, Any]:
-        stats = self._stats
-        guess = self._version.result()
-        return {
-            LATENCY_KEY: self._latency.summary(),
-            "protocol": {"version": guess.version.value, "evidence": list(guess.evidence)},
-            "stats": {
-                "connections": stats.connections_total,
-                "messages": dict(stats.messages),
-                "wire_bytes": {d.label: n for d, n in stats.wire_bytes.items()},
-            },
-        }
-
-
-def capture_header(clock: CaptureClock, options: RecordOptions, dialect: Dialect) -> CaptureHeader:
+def capture_header(clock: CaptureClock, options: RecordOptions) -> CaptureHeader:
+    found = entries_as_found(options.discovery_dir)
+    v1_2 = any(entry.get("dialect") == Dialect.V1_2.value for entry in found)
     return CaptureHeader(
         format_major=FORMAT_MAJOR,
         format_minor=FORMAT_MINOR,
         writer=f"utauproxy {__version__}",
         started_utc=clock.started_iso,
         host_os=platform.platform(),
-        dialect=dialect.value,
-        discovery=[],
+        dialect=(Dialect.V1_2 if v1_2 else Dialect.AUTO).value,
+        discovery=found,
         note=options.note,
         extra={"discovery_dir": str(options.discovery_dir), **options.header_extra},
     )
@@ -195,7 +147,7 @@ async def run_record(
 ) -> RecordingState:
     """Record until `state.stop` is set (or the caller cancels); returns the final state."""
     clock = CaptureClock()
-    writer = CaptureWriter.create(options.output, capture_header(clock, options, Dialect.AUTO))
+    writer = CaptureWriter.create(options.output, capture_header(clock, options))
     stats = TrafficStats()
     with CaptureSink(writer, clock, on_warning=on_warning, observer=FooterStats(stats)) as sink:
         ctx = ProxyContext(clock, sink.put, stats)
