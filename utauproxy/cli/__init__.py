@@ -7,6 +7,7 @@ add 3: the peer was unreachable or the connection was lost.
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from dataclasses import dataclass
@@ -35,7 +36,36 @@ class AppContext:
         return sys.stderr.isatty() and not self.quiet
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# name -> "module:attribute". A command's module is imported only when that command runs (or
+# --help lists it): importing all of them costs every command, `info` included, ~0.4 s.
+_COMMANDS = {
+    "demo": "utauproxy.cli.demo:demo",
+    "record": "utauproxy.cli.record:record",
+    "restore": "utauproxy.cli.record:restore_command",
+    "replay": "utauproxy.cli.replay:replay",
+    "show": "utauproxy.cli.show:show",
+    "info": "utauproxy.cli.info:info",
+    "check": "utauproxy.cli.check:check",
+    "export": "utauproxy.cli.export:export",
+    "diff": "utauproxy.cli.diff:diff",
+    "sim": "utauproxy.cli.sim:sim",
+}
+
+
+class _LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in _COMMANDS:
+            return super().get_command(ctx, cmd_name)
+        module, attribute = _COMMANDS[cmd_name].split(":")
+        command = getattr(importlib.import_module(module), attribute)
+        assert isinstance(command, click.Command)
+        return command
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="utauproxy")
 @click.option("--log-format", type=click.Choice(["auto", "console", "json"]), default="auto",
               show_default=True, help="Log style: console on a terminal and JSON lines otherwise (auto).")
@@ -52,22 +82,6 @@ def cli(ctx: click.Context, log_format: LogFormat, quiet: bool, verbose: bool) -
     ctx.obj = AppContext(log_format, quiet, verbose)
 
 
-def _register_commands() -> None:
-    from utauproxy.cli.check import check
-    from utauproxy.cli.demo import demo
-    from utauproxy.cli.diff import diff
-    from utauproxy.cli.export import export
-    from utauproxy.cli.info import info
-    from utauproxy.cli.record import record, restore_command
-    from utauproxy.cli.replay import replay
-    from utauproxy.cli.show import show
-    from utauproxy.cli.sim import sim
-
-    for command in (demo, record, restore_command, replay, show, info, check, export, diff, sim):
-        cli.add_command(command)
-
-
-_register_commands()
 
 
 def _leaves(exc: BaseException) -> list[BaseException]:
