@@ -63,7 +63,7 @@ def _assert_identical(report: ReplayReport) -> None:
     assert report.compared == report.expected > 0
 
 
-@pytest.mark.parametrize("version", ["P6", "P3", "v1.2"])
+@pytest.mark.parametrize("version", ["P6", "P3", "P2", "R", "v1.2"])
 async def test_replay_as_plugin_serves_the_simulated_openutau(tmp_path: Path, version: str) -> None:
     scenario = short_scenario()
     capture = await record_session(tmp_path, version, scenario)
@@ -82,7 +82,7 @@ async def test_replay_as_plugin_serves_the_simulated_openutau(tmp_path: Path, ve
     assert report.equivalent, report.render()
 
 
-@pytest.mark.parametrize("version", ["P6", "P3"])
+@pytest.mark.parametrize("version", ["P6", "P3", "P2", "R", "v1.2"])
 async def test_replay_as_openutau_drives_the_simulated_plugin(tmp_path: Path, version: str) -> None:
     scenario = short_scenario()
     capture = await record_session(tmp_path, version, scenario)
