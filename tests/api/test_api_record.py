@@ -9,9 +9,10 @@ import anyio
 import pytest
 from anyio.from_thread import start_blocking_portal
 
-from . import utau_sim as sim
 from utauproxy import CaptureError, open_capture, recording
 from utauproxy.peers.plugin import PluginHandle, serve_plugin
+
+from . import utau_sim as sim
 
 pytestmark = pytest.mark.anyio
 
@@ -28,7 +29,7 @@ async def test_recording_takes_over_the_entry_and_restores_it(tmp_path: Path) ->
         async with recording(output, discovery_dir=folder, watchdog=False) as rec:
             assert rec.proxy_ports == [entry_port(plugin)] != [plugin.port]
             assert list(rec.entries) == [plugin.entry_path.name]
-            result = await sim.openutau_session(folder, sim.short_scenario())
+            result = await sim.openutau_session(folder, sim.one_edit_session())
         assert entry_port(plugin) == plugin.port  # put back on exit
         await plugin.unload()
     assert rec.connections == 1 and rec.failure is None
@@ -54,7 +55,7 @@ def test_recording_from_synchronous_code(tmp_path: Path) -> None:
     with start_blocking_portal() as portal:
         plugin = portal.start_task(serve_plugin, sim.plugin_config(folder))[1]
         with recording(output, discovery_dir=folder, watchdog=False) as rec:
-            sim.run_openutau_session(folder, sim.short_scenario())
+            sim.run_openutau_session(folder, sim.one_edit_session())
         portal.call(plugin.unload)
     assert rec.connections == 1 and rec.stats.connections_open == 0
     with open_capture(output) as capture:

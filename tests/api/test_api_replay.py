@@ -9,9 +9,10 @@ import anyio
 import pytest
 from anyio.from_thread import start_blocking_portal
 
-from . import utau_sim as sim
 from utauproxy import Divergence, DivergenceKind, replay_options, replaying
 from utauproxy.peers.plugin import serve_plugin
+
+from . import utau_sim as sim
 
 pytestmark = pytest.mark.anyio
 
@@ -25,7 +26,7 @@ async def test_a_faithful_openutau_passes(tmp_path: Path, session_capture: Path)
         assert session.entry_path is not None and session.entry_path.parent == session.discovery_dir
         assert json.loads(session.entry_path.read_text())["port"] == session.port
         assert session.temp_dir == tmp_path
-        await sim.openutau_session(session.discovery_dir, sim.short_scenario())
+        await sim.openutau_session(session.discovery_dir, sim.one_edit_session())
     assert session.report is not None and session.report.verdict == "identical"
     assert session.report.compared == session.report.expected > 0
     assert not session.entry_path.exists()  # our entry is gone with the replay
@@ -33,7 +34,7 @@ async def test_a_faithful_openutau_passes(tmp_path: Path, session_capture: Path)
 
 async def test_a_changed_track_volume_raises_divergence_naming_the_field(
         tmp_path: Path, session_capture: Path) -> None:
-    louder = sim.louder_first_track(sim.short_scenario())
+    louder = sim.with_track_volume_change(sim.one_edit_session(), 3.0)
     with pytest.raises(Divergence) as caught:
         async with replaying(session_capture, role="plugin", discovery_dir=private_folder(tmp_path)) as session:
             await sim.openutau_session(session.discovery_dir, louder)
@@ -46,7 +47,7 @@ async def test_a_changed_track_volume_raises_divergence_naming_the_field(
 
 
 async def test_check_false_keeps_the_report_instead_of_raising(tmp_path: Path, session_capture: Path) -> None:
-    louder = sim.louder_first_track(sim.short_scenario())
+    louder = sim.with_track_volume_change(sim.one_edit_session(), 3.0)
     async with replaying(session_capture, role="plugin", discovery_dir=private_folder(tmp_path),
                          check=False) as session:
         await sim.openutau_session(session.discovery_dir, louder)
@@ -62,7 +63,7 @@ def test_as_openutau_from_sync_code_waits_for_the_plugin_to_appear(
             assert session.port is None  # nothing to drive yet
             plugin = portal.start_task(serve_plugin, sim.plugin_config(folder))[1]
         assert session.port == plugin.port
-        assert plugin.ustx == sim.short_scenario().final_ustx() and plugin.crash_reasons == []
+        assert plugin.ustx == sim.one_edit_session().final_ustx() and plugin.crash_reasons == []
         portal.call(plugin.unload)
     assert session.report is not None and session.report.verdict == "identical"
 

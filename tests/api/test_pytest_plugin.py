@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from anyio.from_thread import start_blocking_portal
 
-from . import utau_sim as sim
 from utauproxy import open_capture
 from utauproxy.peers.plugin import serve_plugin
+
+from . import utau_sim as sim
 
 pytest_plugins = ["pytester"]
 
@@ -45,12 +46,12 @@ def test_the_plugin_is_registered_through_the_entry_point(pytester: pytest.Pytes
 
 
 def test_a_faithful_openutau_passes(suite: pytest.Pytester) -> None:
-    suite.makepyfile(PLUGIN_ROLE_TEST.format(scenario="short_scenario()"))
+    suite.makepyfile(PLUGIN_ROLE_TEST.format(scenario="one_edit_session()"))
     suite.runpytest().assert_outcomes(passed=1)
 
 
 def test_a_diverging_openutau_fails_with_the_field_in_the_message(suite: pytest.Pytester) -> None:
-    suite.makepyfile(PLUGIN_ROLE_TEST.format(scenario="louder_first_track(sim.short_scenario())"))
+    suite.makepyfile(PLUGIN_ROLE_TEST.format(scenario="with_track_volume_change(sim.one_edit_session(), 3.0)"))
     result = suite.runpytest()
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([
@@ -76,7 +77,7 @@ def test_plugin_build(utau_peer):
         utau_peer.replay.report is None or pytest.fail("finished before the plugin existed")
         while plugin.closed_connections < 1:
             portal.call(__import__("anyio").sleep, 0.02)
-        assert plugin.ustx == sim.short_scenario().final_ustx()
+        assert plugin.ustx == sim.one_edit_session().final_ustx()
         portal.call(plugin.unload)
 ''')
     suite.runpytest().assert_outcomes(passed=1)
@@ -88,7 +89,7 @@ def test_rerecording_overwrites_the_capture_through_the_proxy(
     `--utau-record` against the real (here: simulated) plugin overwrites it; now it passes."""
     capture = suite.path / "captures" / "session.utpcap"
     shutil.copyfile(louder_capture, capture)
-    suite.makepyfile(PLUGIN_ROLE_TEST.format(scenario="short_scenario()"))
+    suite.makepyfile(PLUGIN_ROLE_TEST.format(scenario="one_edit_session()"))
     suite.runpytest().assert_outcomes(failed=1)
 
     real_folder = tmp_path / "real" / "OpenUtau" / "PluginServers"

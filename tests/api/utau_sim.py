@@ -3,37 +3,21 @@ pytester (the folder is put on their sys.path), so it depends on nothing but uta
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import anyio
 
 from utauproxy import recording
-from utauproxy.peers.edits import rerendered_parts
 from utauproxy.peers.openutau import OpenUtauConfig, OpenUtauResult, run_openutau
 from utauproxy.peers.plugin import PluginConfig, PluginHandle, serve_plugin
-from utauproxy.peers.session import Scenario, Step, StepKind, generate_session
+from utauproxy.peers.session import Scenario
+
+# The inner pytester suites import only this module: they reach the scenarios through it.
+from utauproxy.peers.session import one_edit_session as one_edit_session
+from utauproxy.peers.session import with_track_volume_change as with_track_volume_change
 
 VERSION = "P6"
 TIME_SCALE = 0.05  # debounces of 50 ms; every step is >= 100 ms (scaled) from the next
-
-
-def short_scenario(seed: int = 3) -> Scenario:
-    """Connect, one edit with its re-render inside the debounce, disconnect: bursts that do
-    not depend on the machine's speed."""
-    base = generate_session(seed, edits=1, audio_seconds=0.05)
-    edit = base.edits[0]
-    renders = [Step(3.2, StepKind.RENDER_DONE, part=p) for p in sorted(rerendered_parts(edit))]
-    steps = (Step(0.0, StepKind.CONNECT), Step(3.0, StepKind.EDIT, edit=edit), *renders,
-             Step(12.0, StepKind.DISCONNECT))
-    return Scenario(base.seed, base.initial, steps, base.audio_style)
-
-
-def louder_first_track(scenario: Scenario, by_db: float = 3.0) -> Scenario:
-    """The same session with the first track's volume changed: a regression to be caught."""
-    tracks = list(scenario.initial.tracks)
-    tracks[0] = replace(tracks[0], volume=tracks[0].volume + by_db)
-    return replace(scenario, initial=replace(scenario.initial, tracks=tuple(tracks)))
 
 
 def plugin_config(folder: Path) -> PluginConfig:

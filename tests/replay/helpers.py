@@ -10,11 +10,12 @@ from pathlib import Path
 import anyio
 
 from utauproxy.discovery.entry import is_ours
-from utauproxy.peers.edits import rerendered_parts
-from utauproxy.peers.ou_types import InjectedFaults
 from utauproxy.peers.openutau import OpenUtauConfig, OpenUtauResult, run_openutau
+from utauproxy.peers.ou_types import InjectedFaults
 from utauproxy.peers.plugin import PluginConfig, PluginHandle, serve_plugin
-from utauproxy.peers.session import Scenario, Step, StepKind, generate_session
+from utauproxy.peers.session import (
+    Scenario,
+)
 from utauproxy.proxy.recorder import RecordingState, RecordOptions, run_record
 from utauproxy.replay.as_openutau import replay_as_openutau
 from utauproxy.replay.as_plugin import replay_as_plugin
@@ -24,24 +25,6 @@ from utauproxy.replay.report import ReplayReport
 from utauproxy.replay.run import load_script
 
 TIME_SCALE = 0.05  # debounces of 50 ms; every scenario step is >= 100 ms away from the next
-
-
-def short_scenario(seed: int = 3) -> Scenario:
-    """Connect, one edit with its re-render well inside the debounce, disconnect: bursts that
-    do not depend on the machine's speed."""
-    base = generate_session(seed, edits=1, audio_seconds=0.05)
-    edit = base.edits[0]
-    renders = [Step(3.2, StepKind.RENDER_DONE, part=p) for p in sorted(rerendered_parts(edit))]
-    steps = (Step(0.0, StepKind.CONNECT), Step(3.0, StepKind.EDIT, edit=edit), *renders,
-             Step(12.0, StepKind.DISCONNECT))
-    return Scenario(base.seed, base.initial, steps, base.audio_style)
-
-
-def louder_first_track(scenario: Scenario, by_db: float = 3.0) -> Scenario:
-    """The same session, with the first track's volume changed (an injected divergence)."""
-    tracks = list(scenario.initial.tracks)
-    tracks[0] = replace(tracks[0], volume=tracks[0].volume + by_db)
-    return replace(scenario, initial=replace(scenario.initial, tracks=tuple(tracks)))
 
 
 def plugin_config(version: str, folder: Path) -> PluginConfig:

@@ -11,15 +11,17 @@ from pathlib import Path
 import anyio
 import pytest
 
-from .helpers import plugin_config, record_session, short_scenario
 from utauproxy.peers.plugin import PluginHandle, serve_plugin
+from utauproxy.peers.session import one_edit_session
+
+from .helpers import plugin_config, record_session
 
 pytestmark = pytest.mark.anyio
 REPLAY = [sys.executable, "-m", "utauproxy.cli.replay"]
 
 
 async def test_cli_replays_as_openutau_at_recorded_pace_and_reports(tmp_path: Path) -> None:
-    capture = await record_session(tmp_path, "P6", short_scenario())
+    capture = await record_session(tmp_path, "P6", one_edit_session())
     junit = tmp_path / "replay.xml"
     async with anyio.create_task_group() as tasks:
         plugin: PluginHandle = await tasks.start(serve_plugin, plugin_config("P6", tmp_path / "live"))
@@ -36,7 +38,7 @@ async def test_cli_replays_as_openutau_at_recorded_pace_and_reports(tmp_path: Pa
 
 
 def test_cli_exit_codes_for_usage_and_an_unreachable_plugin(tmp_path: Path) -> None:
-    anyio.run(record_session, tmp_path, "P6", short_scenario())
+    anyio.run(record_session, tmp_path, "P6", one_edit_session())
     capture = tmp_path / "session-P6.utpcap"
     empty = tmp_path / "nobody-here"
     empty.mkdir()

@@ -10,17 +10,10 @@ from pathlib import Path
 import anyio
 import pytest
 
-from .helpers import (
-    louder_first_track,
-    plugin_config,
-    record_session,
-    replay_ou_against_plugin,
-    replay_plugin_against_ou,
-    short_scenario,
-)
-from utauproxy.peers.plugin import PluginHandle, serve_plugin
 from utauproxy.diff import diff_captures
 from utauproxy.peers.ou_types import InjectedFaults
+from utauproxy.peers.plugin import PluginHandle, serve_plugin
+from utauproxy.peers.session import one_edit_session, with_track_volume_change
 from utauproxy.records import Direction
 from utauproxy.replay.compare import compare_payloads
 from utauproxy.replay.options import ReplayOptions
@@ -30,6 +23,13 @@ from utauproxy.replay.rules import RuleSet
 from utauproxy.replay.run import load_script
 from utauproxy.replay.schedule import Pace
 from utauproxy.replay.script import Role, ScriptMessage
+
+from .helpers import (
+    plugin_config,
+    record_session,
+    replay_ou_against_plugin,
+    replay_plugin_against_ou,
+)
 
 pytestmark = pytest.mark.anyio
 FAST = ReplayOptions(timeout=3.0)
@@ -65,7 +65,7 @@ def _assert_identical(report: ReplayReport) -> None:
 
 @pytest.mark.parametrize("version", ["P6", "P3", "P2", "R", "v1.2"])
 async def test_replay_as_plugin_serves_the_simulated_openutau(tmp_path: Path, version: str) -> None:
-    scenario = short_scenario()
+    scenario = one_edit_session()
     capture = await record_session(tmp_path, version, scenario)
     saved = tmp_path / "replayed.utpcap"
     run = await replay_plugin_against_ou(capture, tmp_path / "replay-dir", version, scenario,
@@ -84,7 +84,7 @@ async def test_replay_as_plugin_serves_the_simulated_openutau(tmp_path: Path, ve
 
 @pytest.mark.parametrize("version", ["P6", "P3", "P2", "R", "v1.2"])
 async def test_replay_as_openutau_drives_the_simulated_plugin(tmp_path: Path, version: str) -> None:
-    scenario = short_scenario()
+    scenario = one_edit_session()
     capture = await record_session(tmp_path, version, scenario)
     async with anyio.create_task_group() as tasks:
         plugin: PluginHandle = await tasks.start(serve_plugin, plugin_config(version, tmp_path / "live"))
@@ -96,10 +96,10 @@ async def test_replay_as_openutau_drives_the_simulated_plugin(tmp_path: Path, ve
 
 
 async def test_openutau_sending_another_track_volume_is_caught(tmp_path: Path) -> None:
-    scenario = short_scenario()
+    scenario = one_edit_session()
     capture = await record_session(tmp_path, "P6", scenario)
     run = await replay_plugin_against_ou(capture, tmp_path / "replay-dir", "P6",
-                                        louder_first_track(scenario), FAST)
+                                        with_track_volume_change(scenario, 3.0), FAST)
     assert run.report.exit_code == 1
     tracks = [d for d in run.report.divergences if d.label == "notification:updateTracks"]
     assert tracks and all(d.kind is DivergenceKind.MISMATCH for d in tracks)
@@ -112,7 +112,7 @@ async def test_openutau_sending_another_track_volume_is_caught(tmp_path: Path) -
 async def test_a_plugin_answering_other_missing_audios_is_caught(tmp_path: Path) -> None:
     """The plugin instance already holds the project's audio (its state outlives connections,
     PROTOCOL.md §1.2), so it asks for less than the recorded, fresh one did."""
-    scenario = short_scenario()
+    scenario = one_edit_session()
     capture = await record_session(tmp_path, "P6", scenario)
     async with anyio.create_task_group() as tasks:
         plugin: PluginHandle = await tasks.start(serve_plugin, plugin_config("P6", tmp_path / "live"))
@@ -130,7 +130,7 @@ async def test_a_plugin_answering_other_missing_audios_is_caught(tmp_path: Path)
 
 
 async def test_openutau_dropping_an_update_audio_is_caught(tmp_path: Path) -> None:
-    scenario = short_scenario()
+    scenario = one_edit_session()
     capture = await record_session(tmp_path, "P6", scenario)
     run = await replay_plugin_against_ou(capture, tmp_path / "replay-dir", "P6", scenario, FAST,
                                         faults=InjectedFaults(drop_first="notification:updateAudio"))
@@ -143,7 +143,7 @@ async def test_openutau_dropping_an_update_audio_is_caught(tmp_path: Path) -> No
 async def test_a_reorder_inside_one_debounce_group_is_caught(tmp_path: Path) -> None:
     """updateUstx then updateTracks come from one debounce (PROTOCOL.md §3.6.5): swapping
     them is a divergence, unlike a swap between the two groups."""
-    scenario = short_scenario()
+    scenario = one_edit_session()
     capture = await record_session(tmp_path, "P6", scenario)
     run = await replay_plugin_against_ou(capture, tmp_path / "replay-dir", "P6", scenario, FAST,
                                         faults=InjectedFaults(delay_first="notification:updateUstx"))

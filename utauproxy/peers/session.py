@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from utauproxy.peers.edits import Edit, apply_edit, random_edit, rerendered_parts
@@ -125,6 +125,25 @@ def generate_session(seed: int, *, edits: int | None = None, notes: int | None =
     style = AudioStyle.NOISY if noisy_audio else spec.audio_style
     steps = _timeline(rng, initial, spec.edits if edits is None else edits, spec)
     return Scenario(seed=seed, initial=initial, steps=steps, audio_style=style)
+
+
+def one_edit_session(seed: int = 3) -> Scenario:
+    """Connect, one edit with its re-render well inside the debounce, disconnect: bursts that
+    do not depend on the machine's speed (unscaled steps are >= 0.2 s apart), for tests that
+    compare two runs of the same session."""
+    base = generate_session(seed, edits=1, audio_seconds=0.05)
+    edit = base.edits[0]
+    renders = [Step(3.2, StepKind.RENDER_DONE, part=p) for p in sorted(rerendered_parts(edit))]
+    steps = (Step(0.0, StepKind.CONNECT), Step(3.0, StepKind.EDIT, edit=edit), *renders,
+             Step(12.0, StepKind.DISCONNECT))
+    return Scenario(base.seed, base.initial, steps, base.audio_style)
+
+
+def with_track_volume_change(scenario: Scenario, by_db: float, track: int = 0) -> Scenario:
+    """The same session with one track's volume changed: a regression a replay must catch."""
+    tracks = list(scenario.initial.tracks)
+    tracks[track] = replace(tracks[track], volume=tracks[track].volume + by_db)
+    return replace(scenario, initial=replace(scenario.initial, tracks=tuple(tracks)))
 
 
 def realistic_session(seed: int = 1, *, edits: int = 220, audio_seconds: float | None = None,
