@@ -13,6 +13,7 @@ import pytest
 from anyio.abc import TaskStatus
 
 from utauproxy.capture.reader import CaptureReader
+from utauproxy.discovery.entry import is_ours
 from utauproxy.peers.openutau import run_openutau
 from utauproxy.peers.ou_types import OpenUtauConfig, OpenUtauResult
 from utauproxy.peers.plugin import PluginConfig, PluginHandle, serve_plugin
@@ -119,13 +120,18 @@ async def test_rename_second_plugin_unload_and_reconnect_are_followed(tmp_path: 
             assert (await session(folder, version)).initialized
             await first.rename("Lead", pause=0.05)  # non-atomic, PROTOCOL.md §1.3
             await _until(lambda: any(e.name == "Lead" for e in state.entries.values()))
+            await _until(lambda: _all_taken_over(folder, 1))
             assert (await session(folder, version, seed=4)).initialized  # OpenUtau reconnects
             async with anyio.create_task_group() as second_tg:
                 second: PluginHandle = await second_tg.start(
                     serve_plugin, plugin_config(folder, version, "Harmony"))
                 await _until(lambda: len(state.entries) == 2)
+                # An entry is ours once its file is rewritten, a moment after its listener is up:
+                # a session started in between would reach the plugin directly.
+                await _until(lambda: _all_taken_over(folder, 2))
                 await first.unload()
                 await _until(lambda: len(state.entries) == 1)
+                await _until(lambda: _all_taken_over(folder, 1))
                 result = await session(folder, version, seed=5)
                 assert result.initialized and second.accepted == 1
                 second_tg.cancel_scope.cancel()
@@ -140,6 +146,16 @@ async def test_rename_second_plugin_unload_and_reconnect_are_followed(tmp_path: 
     harmony = [r for r in records if isinstance(r, ConnectionRecord) and r.event is ConnEvent.OPEN
                and r.detail.get("entry_name") == "Harmony"]
     assert [r.conn for r in harmony] == [3]
+
+
+def _all_taken_over(folder: Path, count: int) -> bool:
+    texts = []
+    for path in folder.glob("*.json"):
+        try:
+            texts.append(path.read_text(encoding="utf-8"))
+        except OSError:  # removed or replaced between the glob and the read
+            return False
+    return len(texts) == count and all(is_ours(text) for text in texts)
 
 
 async def _until(predicate, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]

@@ -63,6 +63,30 @@ def encode_chunk(
     return item, ChunkMeta(meta.seq, meta.first_ts_ns, meta.last_ts_ns, meta.count, codec, len(records))
 
 
+def encode_chunk_parts(
+    meta: ChunkMeta, parts: list[bytes], compressor: zstandard.ZstdCompressor
+) -> tuple[list[bytes], ChunkMeta]:
+    """encode_chunk for records given as parts (their concatenation), returned as pieces to
+    write one after the other. Neither the records nor the compressed data are joined into
+    one buffer: for a chunk holding a tens-of-MB message that is two full-size copies less.
+    The zstd frame is made in streaming mode, so its bytes may differ from encode_chunk's,
+    but it is the same kind of frame (content size declared), read the same way."""
+    raw_len = sum(len(part) for part in parts)
+    stream = compressor.compressobj(size=raw_len)
+    pieces = [piece for piece in (stream.compress(part) for part in parts) if piece]
+    pieces.append(stream.flush())
+    codec = Codec.ZSTD
+    if sum(len(piece) for piece in pieces) >= raw_len:
+        pieces, codec = list(parts), Codec.STORED
+    fields = [meta.seq, meta.first_ts_ns, meta.last_ts_ns, meta.count, codec, raw_len]
+    tail = cbor2.dumps(fields) + bytes_head(sum(len(piece) for piece in pieces))
+    crc = zlib.crc32(tail, zlib.crc32(_PREFIX))
+    for piece in pieces:
+        crc = zlib.crc32(piece, crc)
+    head = b"".join((_PREFIX, crc.to_bytes(4, "big"), tail))
+    return [head, *pieces], ChunkMeta(meta.seq, meta.first_ts_ns, meta.last_ts_ns, meta.count, codec, raw_len)
+
+
 @dataclass(frozen=True, slots=True)
 class ChunkExtent:
     """Where the parts of a chunk item lie, relative to its first byte."""

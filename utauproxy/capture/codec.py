@@ -12,7 +12,8 @@ from typing import Any, TypeAlias
 import cbor2
 
 from utauproxy.capture.layout import MAX_MESSAGE_BYTES, RecordType
-from utauproxy.capture.values import UINT64_MAX, checked_int, plain_map, plain_text
+from utauproxy.capture.safecbor import bytes_head
+from utauproxy.capture.values import INT64_MAX, INT64_MIN, UINT64_MAX, checked_int, plain_map, plain_text
 from utauproxy.errors import CaptureCorrupt
 from utauproxy.records import (
     ConnectionRecord,
@@ -78,6 +79,14 @@ Decoded: TypeAlias = Record | KeyRecord | DeltaRecord | CopyRecord
 
 def check_message(record: MessageRecord) -> None:
     """Raise TypeError/ValueError unless every reader can store and read back `record`."""
+    if (  # the recorder's own records, checked without the general path's enum calls
+        type(record.ts_ns) is int and INT64_MIN <= record.ts_ns <= INT64_MAX
+        and type(record.conn) is int and 0 <= record.conn <= UINT64_MAX
+        and type(record.direction) is Direction
+        and type(record.flags) is MessageFlags and 0 <= record.flags <= UINT64_MAX
+        and type(record.raw) is bytes and len(record.raw) <= MAX_MESSAGE_BYTES
+    ):
+        return
     checked_int(record.ts_ns, "ts_ns")
     checked_int(record.conn, "conn", 0, UINT64_MAX)
     Direction(record.direction)
@@ -94,6 +103,20 @@ def _message_head(code: RecordType, record: MessageRecord) -> list[Any]:
 
 def encode_plain_message(record: MessageRecord) -> bytes:
     return cbor2.dumps([*_message_head(RecordType.MESSAGE, record), bytes(record.raw)])
+
+
+def encode_plain_message_parts(record: MessageRecord) -> list[bytes]:
+    """encode_plain_message's bytes as a list whose concatenation is that encoding; a big
+    `raw` (bytes) is its own part, so a tens-of-MB message is not copied to be encoded."""
+    raw = record.raw
+    if type(raw) is not bytes or len(raw) < SPLIT_RAW_BYTES:
+        return [encode_plain_message(record)]
+    # An empty byte string encodes as one byte (0x40); its head for len(raw) replaces it.
+    empty = cbor2.dumps([*_message_head(RecordType.MESSAGE, record), b""])
+    return [empty[:-1] + bytes_head(len(raw)), raw]
+
+
+SPLIT_RAW_BYTES = 1 << 20
 
 
 def encode_key(record: MessageRecord, stream: int, base_id: int) -> bytes:

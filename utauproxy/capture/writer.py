@@ -16,7 +16,7 @@ from typing import Any, BinaryIO
 import zstandard
 
 from utauproxy.capture import codec
-from utauproxy.capture.chunk import ChunkMeta, encode_chunk
+from utauproxy.capture.chunk import ChunkMeta, encode_chunk, encode_chunk_parts
 from utauproxy.capture.delta import LEVEL, DeltaEncoder, Plan, StreamState
 from utauproxy.capture.footer import FooterBuilder, encode_trailer
 from utauproxy.capture.layout import MAX_CHUNK_BYTES_OPTION
@@ -195,8 +195,8 @@ class CaptureWriter:
             self._append([encoded], len(encoded), record.ts_ns)
             stream.key_chunk = self._seq
         else:
-            encoded = codec.encode_plain_message(record)
-            self._append([encoded], len(encoded), record.ts_ns)
+            parts = codec.encode_plain_message_parts(record)
+            self._append(parts, sum(len(part) for part in parts), record.ts_ns)
         self._stats.add(record, label)
         self._seal_if_full()
 
@@ -221,7 +221,7 @@ class CaptureWriter:
         label, piece = self._lines.pop(side, (None, 0))
         if label is None:
             label = message_label(record.raw)
-        if record.flags & MessageFlags.CONTINUED:
+        if record.flags and record.flags & MessageFlags.CONTINUED:  # `and`: no enum op when NONE
             self._lines[side] = (label, piece + 1)
         return label, piece
 
@@ -251,24 +251,31 @@ class CaptureWriter:
         chunk = self._chunk
         if not chunk.count:
             return
-        records = b"".join(chunk.parts)
-        meta = ChunkMeta(self._seq, chunk.first_ts, chunk.last_ts, chunk.count, 0, len(records))
-        item, meta = encode_chunk(meta, records, self._compressor)
+        meta = ChunkMeta(self._seq, chunk.first_ts, chunk.last_ts, chunk.count, 0, 0)
         offset = self._offset
-        self._emit(item)
+        if any(len(part) >= codec.SPLIT_RAW_BYTES for part in chunk.parts):
+            # A big message: compressed and written in pieces (peak memory, issue 8).
+            pieces, meta = encode_chunk_parts(meta, chunk.parts, self._compressor)
+            self._emit(*pieces)
+        else:
+            records = b"".join(chunk.parts)
+            item, meta = encode_chunk(replace(meta, raw_len=len(records)), records, self._compressor)
+            self._emit(item)
         self._stats.add_chunk(offset, meta)
         self._seq += 1
         self._chunk = _OpenChunk()
 
-    def _emit(self, data: bytes) -> None:
+    def _emit(self, *pieces: bytes) -> None:
         try:
-            self._file.write(data)
+            for data in pieces:
+                self._file.write(data)
             self._file.flush()
         except OSError as exc:
             self._failure = CaptureError(f"cannot write the capture: {exc}")
             raise self._failure from exc
-        self._offset += len(data)
-        self._bytes_written += len(data)
+        size = sum(len(data) for data in pieces)
+        self._offset += size
+        self._bytes_written += size
 
     def _check_usable(self) -> None:
         if self._failure is not None:

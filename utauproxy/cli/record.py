@@ -42,9 +42,13 @@ def choose_output(output: Path | None, now: datetime | None = None) -> Path:
     return candidate
 
 
-async def stop_on_signal(stop: anyio.Event) -> None:
-    """Ctrl-C or SIGTERM ends the recording cleanly (restore, then footer)."""
+async def stop_on_signal(stop: anyio.Event, *,
+                         task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+    """Ctrl-C or SIGTERM ends the recording cleanly (restore, then footer). Started (and the
+    signals caught) before the recorder starts, so that a Ctrl-C while the entries are being
+    taken over stops the recording instead of killing it half-way."""
     with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        task_status.started()
         async for signum in signals:
             structlog.get_logger("utauproxy.record").info("stopping", signal=signal.Signals(signum).name)
             stop.set()
@@ -75,11 +79,18 @@ async def record_until_stopped(options: RecordOptions, app: AppContext) -> Recor
             done.append(await run_record(options, on_warning=warn, task_status=task_status))
             tg.cancel_scope.cancel()
 
+        signalled = anyio.Event()
+        await tg.start(stop_on_signal, signalled)
         state = await tg.start(recorder)
-        tg.start_soon(stop_on_signal, state.stop)
+        tg.start_soon(_pass_on, signalled, state.stop)
         if app.interactive:
             tg.start_soon(show_status, state, line)
     return done[0]
+
+
+async def _pass_on(source: anyio.Event, target: anyio.Event) -> None:
+    await source.wait()
+    target.set()
 
 
 def print_summary(state: RecordingState) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -70,4 +71,23 @@ def message_label(raw: bytes) -> str:
     """The id-free label of a raw line, cheap enough for every message on the hot path: only
     the header is copied, never a (possibly huge) payload."""
     sep = raw.find(b" ", 0, MAX_HEADER_LEN + 1)
-    return parse_header(raw[: sep if sep >= 0 else MAX_HEADER_LEN]).label
+    head = raw[: sep if sep >= 0 else MAX_HEADER_LEN]
+    # Requests and responses carry a fresh id each, so their heads never repeat; the id is
+    # skipped here and the rest is cached. Same result as parse_header(head).label: the colons
+    # are ASCII, so splitting bytes or the decoded text gives the same parts.
+    if head.startswith(b"request:"):
+        _, colon, kind = head[8:].partition(b":")
+        return _request_label(kind) if colon else "request:"
+    if head.startswith(b"response:"):
+        return "response"
+    return _head_label(head)
+
+
+@functools.lru_cache(maxsize=1024)
+def _request_label(kind: bytes) -> str:
+    return f"request:{kind.decode('utf-8', 'replace')}"
+
+
+@functools.lru_cache(maxsize=1024)
+def _head_label(head: bytes) -> str:
+    return parse_header(head).label

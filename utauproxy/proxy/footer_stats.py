@@ -10,11 +10,13 @@ from utauproxy.inspect.latency import EXTRA_KEY as LATENCY_KEY
 from utauproxy.inspect.latency import LatencyRecorder
 from utauproxy.protocol.events import AudioFrame, Dialect
 from utauproxy.protocol.framer import Framer, classify_line
+from utauproxy.protocol.header import MAX_HEADER_LEN
 from utauproxy.protocol.version import VersionDetector
 from utauproxy.proxy.tap import TrafficStats
 from utauproxy.records import (
     ConnectionRecord,
     ConnEvent,
+    Direction,
     MessageFlags,
     MessageRecord,
     Record,
@@ -22,6 +24,10 @@ from utauproxy.records import (
 
 _UPDATE_AUDIO = b"notification:updateAudio "
 _AUDIO_LINES_FOR_VERSION = 4
+_MAX_DECODED_AUDIO_LINE = 16 << 20
+_AUDIO_HEAD_BYTES = 4096
+_MAX_REMEMBERED = 4096  # bytes of a message worth remembering to skip its repeats
+_MAX_SEEN = 4096
 
 
 class FooterStats:
@@ -33,6 +39,7 @@ class FooterStats:
         self._latency = LatencyRecorder()
         self._version = VersionDetector()
         self._audio_lines_left = _AUDIO_LINES_FOR_VERSION
+        self._seen: set[tuple[Direction, bytes, bytes]] = set()
 
     def observe(self, record: Record) -> None:
         if isinstance(record, MessageRecord):
@@ -51,13 +58,44 @@ class FooterStats:
             if isinstance(event, AudioFrame):
                 self._version.observe(record.direction, event)
             return
-        if record.raw.startswith(_UPDATE_AUDIO):
+        raw = record.raw
+        if raw.startswith(_UPDATE_AUDIO):
             # Parsing a tens-of-MB line holds the GIL the pump needs; a few settle the codec and
             # hash evidence (PROTOCOL.md §4), later ones only repeat it.
             if self._audio_lines_left == 0:
                 return
-            self._audio_lines_left -= 1
-        self._version.observe(record.direction, classify_line(record.raw, validate=False))
+            if len(raw) > _MAX_DECODED_AUDIO_LINE:
+                # Checking its hash means JSON text, base64 and samples of the whole line at
+                # once, ~3.5x its size (the recorder's peak RSS, issue 8): only its head is
+                # read, for the key's sign and the codec; smaller lines bring the hash check.
+                raw = raw[:_AUDIO_HEAD_BYTES]
+            else:
+                self._audio_lines_left -= 1
+        elif self._seen_before(record):
+            return
+        self._version.observe(record.direction, classify_line(raw, validate=False))
+
+    def _seen_before(self, record: MessageRecord) -> bool:
+        """True when an identical message (ids aside) was observed already: the detector only
+        collects facts, so a repeat cannot add one, and most control traffic repeats (the same
+        layout and the same answer under fresh request ids) - this skips its JSON parse."""
+        raw = record.raw
+        if len(raw) > _MAX_REMEMBERED:
+            return False
+        sep = raw.find(b" ", 0, MAX_HEADER_LEN + 1)
+        head = raw[:sep] if sep >= 0 else raw
+        # The detector reads a request's kind and a response's payload, never their ids.
+        if head.startswith(b"request:"):
+            head = b"request:" + head[8:].partition(b":")[2]
+        elif head.startswith(b"response:"):
+            head = b"response:"
+        key = (record.direction, head, raw[sep + 1 :] if sep >= 0 else b"")
+        if key in self._seen:
+            return True
+        if len(self._seen) >= _MAX_SEEN:
+            self._seen.clear()
+        self._seen.add(key)
+        return False
 
     def footer_extra(self) -> dict[str, Any]:
         stats = self._stats

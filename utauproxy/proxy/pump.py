@@ -3,6 +3,7 @@ tap read a copy (DESIGN.md §2: the proxy never interprets bytes in order to for
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import count
@@ -30,6 +31,9 @@ class ProxyContext:
     emit: Callable[[Record], None]
     stats: TrafficStats = field(default_factory=TrafficStats)
     dialect: Dialect = Dialect.AUTO
+    # Held while a record is timestamped and emitted, so records from the relay's threads
+    # reach the sink in timestamp order.
+    record_lock: threading.Lock = field(default_factory=threading.Lock)
     _conn_ids: count[int] = field(default_factory=lambda: count(1))
 
     def next_conn_id(self) -> int:
@@ -37,7 +41,8 @@ class ProxyContext:
 
     def record_conn(self, conn: int, event: ConnEvent, direction: Direction | None = None, /,
                     **detail: object) -> None:
-        self.emit(ConnectionRecord(self.clock.now(), conn, event, direction, dict(detail)))
+        with self.record_lock:
+            self.emit(ConnectionRecord(self.clock.now(), conn, event, direction, dict(detail)))
 
 
 def _peer_port(stream: SocketStream) -> int:

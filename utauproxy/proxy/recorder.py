@@ -8,6 +8,7 @@ the sink writes what is queued and the footer.
 from __future__ import annotations
 
 import platform
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any
 
 import anyio
 import structlog
-from anyio.abc import Listener, SocketAttribute, SocketStream, TaskGroup, TaskStatus
+from anyio.abc import TaskGroup, TaskStatus
 
 from utauproxy import __version__
 from utauproxy.capture.layout import FORMAT_MAJOR, FORMAT_MINOR
@@ -27,7 +28,9 @@ from utauproxy.discovery.takeover import run_takeover
 from utauproxy.errors import DiscoveryError
 from utauproxy.protocol.events import Dialect
 from utauproxy.proxy.footer_stats import FooterStats
-from utauproxy.proxy.pump import ProxyContext, proxy_connection
+from utauproxy.proxy.listen import accept, open_loopback_listener
+from utauproxy.proxy.pump import ProxyContext
+from utauproxy.proxy.relay import relay_connection
 from utauproxy.proxy.sink import CaptureSink
 from utauproxy.proxy.tap import TrafficStats
 from utauproxy.records import CaptureHeader, DiscoveryRecord
@@ -84,8 +87,8 @@ class ProxyListeners:
 
     async def open_listener(self, entry: LiveEntry) -> int:
         # DESIGN.md §5 and PROTOCOL.md §1.4: IPv4 loopback only, bound before the rewrite.
-        listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
-        port = int(listener.extra(SocketAttribute.local_port))
+        listener = open_loopback_listener()
+        port = int(listener.getsockname()[1])
         route = _Route(replace(entry, proxy_port=port))
         self._routes[entry.file] = route
         self._state.entries[entry.file] = route.entry
@@ -102,13 +105,12 @@ class ProxyListeners:
         if route is not None:
             route.scope.cancel()
 
-    async def _serve(self, listener: Listener[SocketStream], route: _Route) -> None:
-        async def handle(client: SocketStream) -> None:
-            await proxy_connection(client, route.entry.upstream_port, self._ctx, route.info)
-
-        async with listener:
-            with route.scope:
-                await listener.serve(handle, task_group=self._tg)
+    async def _serve(self, listener: socket.socket, route: _Route) -> None:
+        with listener, route.scope:
+            while True:
+                client = await accept(listener)
+                self._tg.start_soon(relay_connection, client, route.entry.upstream_port, self._ctx,
+                                    route.info)
 
 
 def entries_as_found(folder: Path) -> list[dict[str, Any]]:
@@ -157,12 +159,16 @@ async def run_record(
             log.info(f"discovery {record.event.value}", **_loggable(record.entry))
             sink.put(record)
 
-        async with anyio.create_task_group() as tg:
-            hooks = ProxyListeners(tg, ctx, state)
-            await tg.start(_takeover, options, hooks, on_discovery, clock.now)
-            task_status.started(state)
-            await state.stop.wait()
-            tg.cancel_scope.cancel()
+        async with anyio.create_task_group() as listeners:
+            hooks = ProxyListeners(listeners, ctx, state)
+            async with anyio.create_task_group() as takeover:
+                await takeover.start(_takeover, options, hooks, on_discovery, clock.now)
+                task_status.started(state)
+                await state.stop.wait()
+                takeover.cancel_scope.cancel()
+            # Only now, with every entry restored, may our ports go: OpenUtau's probe deletes an
+            # entry whose port it can bind (PROTOCOL.md §1.4), ours or the restored original.
+            listeners.cancel_scope.cancel()
     return state
 
 
