@@ -99,7 +99,7 @@ class LineRules:
                                             "`close` sent by the plugin (only OpenUtau sends it)", item))
             return findings
         if item.direction is OU and not ctx.is_v1_2():
-            for hazard in plugin_hazards(message.payload):
+            for hazard in plugin_hazards(message.payload, parsed=item.validated):
                 findings.append(ctx.finding("plugin-parser-hazard", FAMILY, "§6.10",
                                             f"{hazard}; the real plugin aborts on it", item))
         if header.type is HeaderType.OTHER:

@@ -46,10 +46,17 @@ _COMMANDS = {
     "show": "utauproxy.cli.show:show",
     "info": "utauproxy.cli.info:info",
     "check": "utauproxy.cli.check:check",
+    "repair": "utauproxy.cli.repair:repair",
     "export": "utauproxy.cli.export:export",
     "diff": "utauproxy.cli.diff:diff",
+    "bundle": "utauproxy.cli.bundle:bundle",
     "sim": "utauproxy.cli.sim:sim",
 }
+
+
+# Commands that read a capture and never log: they skip configuring structlog (importing it
+# is most of `info`'s start-up). A command that starts logging must leave this set.
+_NOT_LOGGING = frozenset({"info", "show", "check", "diff"})
 
 
 class _LazyGroup(click.Group):
@@ -78,7 +85,8 @@ def cli(ctx: click.Context, log_format: LogFormat, quiet: bool, verbose: bool) -
     Start with `utauproxy demo` (no OpenUtau or DAW needed), then `utauproxy record`
     while you reproduce a problem.
     """
-    configure_logging(log_format, verbose=verbose, quiet=quiet)
+    if ctx.invoked_subcommand not in _NOT_LOGGING:
+        configure_logging(log_format, verbose=verbose, quiet=quiet)
     ctx.obj = AppContext(log_format, quiet, verbose)
 
 

@@ -10,7 +10,12 @@ from pathlib import Path
 import click
 
 from utauproxy.capture import CaptureReader
-from utauproxy.cli.show import footer_records, terminal_paint, use_colour, with_progress
+from utauproxy.cli.reading import (
+    footer_records,
+    terminal_paint,
+    use_colour,
+    with_progress,
+)
 from utauproxy.inspect.decode import decode_records, dialect_of
 from utauproxy.inspect.info import InfoInput, info_as_json, render_info
 from utauproxy.inspect.latency import latency_from_extra

@@ -1,8 +1,8 @@
 """`utauproxy show`: a readable timeline of a capture, one line per message (also `--json`,
 `--raw` bytes, and `--follow` while `record` is still writing it).
 
-Also home of the small helpers the other reading commands (info, check, export) share:
-colour, progress and the damage warning.
+The small helpers the reading commands share (colour, progress, the damage warning) live in
+cli/reading.py and are re-exported here for the commands and tests that import them from show.
 """
 
 from __future__ import annotations
@@ -10,86 +10,34 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import click
 
 from utauproxy.capture import CaptureReader
+from utauproxy.cli.reading import (
+    footer_records,
+    terminal_paint,
+    use_colour,
+    warn_damage,
+    with_progress,
+)
 from utauproxy.inspect.decode import decode_records, dialect_of
 from utauproxy.inspect.filters import DIRECTION_NAMES, LineFilter
-from utauproxy.inspect.fmt import Paint, plain
+from utauproxy.inspect.fmt import plain
+from utauproxy.inspect.memtune import keep_freed_heap
 from utauproxy.inspect.timeline import Timeline, raw_bytes
 from utauproxy.records import Record
 
-_ROLE_STYLES: dict[str, dict[str, Any]] = {
-    "ok": {"fg": "green"},
-    "bad": {"fg": "red", "bold": True},
-    "warn": {"fg": "yellow"},
-    "dim": {"dim": True},
-    "kind": {"bold": True},
-    "send": {"fg": "cyan"},
-    "recv": {"fg": "magenta"},
-    "meta": {"fg": "blue"},
-}
-_PROGRESS_STEP = 1000
+__all__ = ["LAZY_ABOVE", "follow_records", "footer_records", "show", "terminal_paint", "use_colour",
+           "warn_damage", "with_progress"]
+
 _DEFAULT_POLL_S = 0.5
 # Lines above this are validated only when shown, so filters skip big payloads cheaply (a
 # big line that turns out malformed is then typed "malformed" on display, not by --kind).
 LAZY_ABOVE = 1 << 20
-
-
-# -- helpers shared by the reading commands ---------------------------------------------------
-
-
-def use_colour(stream: IO[Any], force: bool | None = None) -> bool:
-    """Colour only on a terminal and only when NO_COLOR is unset (https://no-color.org);
-    `force` (--color/--no-color) wins."""
-    if force is not None:
-        return force
-    return stream.isatty() and not os.environ.get("NO_COLOR")
-
-
-def terminal_paint(enabled: bool) -> Paint:
-    """A Paint that styles roles with click.style, or `plain`."""
-    if not enabled:
-        return plain
-
-    def paint(text: str, role: str) -> str:
-        return click.style(text, **_ROLE_STYLES.get(role, {}))
-
-    return paint
-
-
-def with_progress(records: Iterable[Record], total: int | None, label: str) -> Iterator[Record]:
-    """`records`, with a progress bar on stderr when stderr is a terminal and the total is
-    known (from the footer)."""
-    if total is None or total <= 0 or not sys.stderr.isatty():
-        yield from records
-        return
-    with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
-        pending = 0
-        for record in records:
-            pending += 1
-            if pending == _PROGRESS_STEP:
-                bar.update(pending)
-                pending = 0
-            yield record
-        bar.update(pending)
-
-
-def warn_damage(reader: CaptureReader) -> None:
-    """Tell the user (on stderr) about regions of the file the reader had to skip."""
-    if not reader.damage:
-        return
-    lost = sum(d.length for d in reader.damage)
-    click.echo(f"warning: {len(reader.damage)} damaged region(s), {lost} bytes skipped "
-               f"(first: {reader.damage[0].reason})", err=True)
-
-
-def footer_records(reader: CaptureReader) -> int | None:
-    return reader.footer.records if reader.footer is not None else None
 
 
 # -- follow ----------------------------------------------------------------------------------
@@ -150,6 +98,7 @@ def _records(path: Path, follow: bool, poll_s: float) -> tuple[Any, Iterator[Rec
 def show(capture: Path, kinds: tuple[str, ...], direction: str | None, conns: tuple[int, ...],
          since: float | None, until: float | None, raw: bool, as_json: bool, follow: bool,
          poll_s: float, colour: bool | None) -> None:
+    keep_freed_heap()
     if raw and as_json:
         raise click.UsageError("--raw and --json are exclusive")
     line_filter = LineFilter.build(kinds, direction, conns, since, until)

@@ -9,11 +9,11 @@ instead of in every message that shows them (PROTOCOL.md §4, §5.1).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from utauproxy.protocol.audio import hash_matches, xxh64
+from utauproxy.protocol.audio import AudioDigest, hash_matches, xxh32_matches, xxh64
 from utauproxy.protocol.version import VersionGuess
 from utauproxy.protocol.versions import ProtocolVersion
 
@@ -93,6 +93,20 @@ class ProtocolProfile:
         if hash_matches(key, samples):
             self.note("hash-algorithm", "XXH32 of the samples")
         elif number == xxh64(samples):
+            self.note("hash-algorithm", "XXH64 of the samples")
+        else:
+            self.note("hash-algorithm", "not a hash of the samples")
+
+    def observe_audio_digest(self, key: str, digest: AudioDigest, samples: Callable[[], bytes]) -> None:
+        """`observe_audio` from a digest; `samples` decodes them, needed only when the key is
+        not their XXH32 (to try XXH64)."""
+        self.note("codec", digest.codec)
+        number = _int(key)
+        if number is None:
+            return
+        if xxh32_matches(key, digest.xxh32):
+            self.note("hash-algorithm", "XXH32 of the samples")
+        elif number == xxh64(samples()):
             self.note("hash-algorithm", "XXH64 of the samples")
         else:
             self.note("hash-algorithm", "not a hash of the samples")

@@ -24,6 +24,7 @@ from utauproxy.diff.canon import (
     normalize_hash,
 )
 from utauproxy.diff.profile import ProtocolProfile
+from utauproxy.inspect.audio import audio_digest
 from utauproxy.inspect.decode import (
     DecodedMessage,
     LongLine,
@@ -203,13 +204,14 @@ class Summarizer:
         role, label, answers = _classify(state, event, position)
         message = MessageSummary(item.index, position, item.direction, ts, label, role,
                                  len(event.raw), fingerprint=0, request_id=header.id, answers=answers)
+        payload = event.payload  # a copy of the line's tail: taken once
         try:
-            value = event.json() if event.payload else None
+            value = event.json() if payload else None
         except ValueError:
             message.parsed = False
-            message.fingerprint = xxhash.xxh3_64_intdigest(event.payload)
+            message.fingerprint = xxhash.xxh3_64_intdigest(payload)
             return message
-        self._fingerprint(message, value, event.payload)
+        self._fingerprint(message, value, payload)
         if role is Role.RESPONSE:
             profile.observe_response(value)
         elif label == "request:init" and item.direction is Direction.OU_TO_PLUGIN:
@@ -243,13 +245,14 @@ class Summarizer:
         value = normalize_hash(key)
         if value is None:
             return
-        try:
-            decoded = decode_audio_payload(b64)
-        except ValueError:
+        # A digest, decoded once per distinct payload and streamed (never 64 MiB of samples).
+        digest = audio_digest(b64)
+        if isinstance(digest, str):
             self.summary.undecodable_audio += 1
             return
-        self._file_audio(value, index, key, decoded.samples, decoded.codec)
-        self.summary.profile.observe_audio(key, decoded.samples, decoded.codec)
+        if value not in self.summary.audio:
+            self.summary.audio[value] = AudioInfo(index, key, digest.xxh3_64, digest.samples_len, digest.codec)
+        self.summary.profile.observe_audio_digest(key, digest, lambda: decode_audio_payload(b64).samples)
 
     def _file_audio(self, value: int, index: int, key: str | None, samples: bytes, codec: str) -> None:
         if value not in self.summary.audio:

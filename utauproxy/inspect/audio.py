@@ -7,24 +7,30 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
+import xxhash
 import zstandard
 
 from utauproxy.protocol.audio import (
     BYTES_PER_FLOAT,
     CHANNELS,
     SAMPLE_RATE,
-    decode_audio_payload,
-    hash_matches,
-    unsigned_xxh32,
+    AudioDigest,
+    digest_audio_payload,
+    xxh32_matches,
     xxh64,
 )
 from utauproxy.protocol.events import AudioFrame
 
 _ZSTD_HEADER_B64 = 24  # base64 characters holding a zstd frame header's 18 bytes
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+# Digests of payloads seen lately, by a hash of their text: OpenUtau resends the same audio
+# (every part on each render request, DESIGN.md §4), and decoding 64 MiB of it costs ~0.2 s.
+_DIGESTS_KEPT = 256
+_digests: OrderedDict[tuple[int, int], AudioDigest | str] = OrderedDict()
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,13 +76,32 @@ def check_audio_value(key: str, value: Any) -> AudioCheck:
     """An `updateAudio` entry: `key` the declared hash, `value` base64 of compressed samples."""
     if not isinstance(value, str):
         return AudioCheck(key, error=f"value is {type(value).__name__}, not a base64 string")
+    digest = audio_digest(value)
+    if isinstance(digest, str):
+        return AudioCheck(key, error=digest)
+    content_size = _zstd_content_size_declared(value) if digest.codec == "zstd" else None
+    return AudioCheck(key, digest.codec, digest.samples_len, xxh32_matches(key, digest.xxh32),
+                      content_size, actual_hash=digest.xxh32)
+
+
+def audio_digest(value: str) -> AudioDigest | str:
+    """The digest of an `updateAudio` value, or the reason it cannot be decoded (the
+    ValueError's text). Each distinct payload is decoded once per process: the cache is
+    small and keyed by a 128-bit hash of the text."""
+    text = value.encode("utf-8", "surrogatepass")
+    key = (xxhash.xxh3_128_intdigest(text), len(text))
+    found = _digests.get(key)
+    if found is not None:
+        _digests.move_to_end(key)
+        return found
     try:
-        decoded = decode_audio_payload(value)
+        digest: AudioDigest | str = digest_audio_payload(value)
     except ValueError as exc:
-        return AudioCheck(key, error=str(exc))
-    content_size = _zstd_content_size_declared(value) if decoded.codec == "zstd" else None
-    return AudioCheck(key, decoded.codec, len(decoded.samples), hash_matches(key, decoded.samples),
-                      content_size, actual_hash=unsigned_xxh32(decoded.samples))
+        digest = str(exc)
+    _digests[key] = digest
+    if len(_digests) > _DIGESTS_KEPT:
+        _digests.popitem(last=False)
+    return digest
 
 
 def check_frame(frame: AudioFrame) -> AudioCheck:

@@ -11,12 +11,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from utauproxy.inspect.bigline import validated_big_line
 from utauproxy.protocol.events import AudioFrame, Dialect, Malformed, Message
 from utauproxy.protocol.framer import Framer, classify_line
 from utauproxy.protocol.header import Header, parse_header, split_line
-from utauproxy.records import CaptureHeader, Direction, MessageFlags, MessageRecord, Record
+from utauproxy.records import (
+    CaptureHeader,
+    Direction,
+    MessageFlags,
+    MessageRecord,
+    Record,
+)
 
 LONG_LINE_HEAD = 4096  # bytes of a long line kept for display
+BIG_LINE = 1 << 20  # lines from this size are validated by `validated_big_line` when it can
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +107,10 @@ def decode_event(
     if record.flags & MessageFlags.FRAME:
         return _decode_frame(record.raw)
     terminated = not record.flags & MessageFlags.NO_LF
+    if validate and len(record.raw) >= BIG_LINE:
+        quick = validated_big_line(record.raw, terminated=terminated, dialect=dialect)
+        if quick is not None:
+            return quick
     return classify_line(record.raw, terminated=terminated, validate=validate, dialect=dialect)
 
 

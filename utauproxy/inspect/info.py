@@ -185,8 +185,13 @@ def info_as_json(data: InfoInput) -> dict[str, Any]:
     """The same facts as one JSON object (`info --json`)."""
     stats = data.stats
     version, how = version_from_labels(stats, data.header)
+    evidence = list(data.version.evidence) if data.version is not None else []
+    recorded = stats.extra.get("protocol")
     if data.version is not None:
         version, how = data.version.version.value, "scan"
+    elif isinstance(recorded, dict) and isinstance(recorded.get("version"), str):
+        version, how = recorded["version"], "footer"
+        evidence = [str(item) for item in recorded.get("evidence", [])]
     return {
         "file": data.file_name,
         "file_bytes": data.file_bytes,
@@ -203,8 +208,7 @@ def info_as_json(data: InfoInput) -> dict[str, Any]:
         "wire_bytes": stats.wire_bytes,
         "first_ts_ns": stats.first_ts_ns,
         "last_ts_ns": stats.last_ts_ns,
-        "protocol": {"version": version, "from": how,
-                     "evidence": list(data.version.evidence) if data.version is not None else []},
+        "protocol": {"version": version, "from": how, "evidence": evidence},
         "connections": [{"conn": c.conn, "first_ts_ns": c.first_ts_ns, "last_ts_ns": c.last_ts_ns,
                          "messages": c.messages, "bytes": {d.label: c.bytes_by_direction[d] for d in Direction}}
                         for c in sorted(stats.connections.values(), key=lambda c: c.conn)],

@@ -15,6 +15,8 @@ from typing import Any
 import xxhash
 import yaml
 
+from utauproxy.inspect.ustx_scan import scan_ustx
+
 MAX_PARSED_BYTES = 64 << 20
 _CACHE_SIZE = 64
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -52,8 +54,13 @@ def summarize_ustx_text(text: str) -> UstxSummary:
         return UstxSummary(size)
     if size > MAX_PARSED_BYTES:
         return UstxSummary(size, error=f"not parsed (larger than {MAX_PARSED_BYTES >> 20} MiB)")
+    body = text.lstrip("\ufeff")
+    scanned = scan_ustx(body)  # the common, block-style text: no document built
+    if scanned is not None:
+        return UstxSummary(size, name=scanned.name, tracks=scanned.tracks, parts=scanned.parts,
+                           notes=scanned.notes)
     try:
-        document = yaml.load(text.lstrip("\ufeff"), Loader=_Loader)  # noqa: S506 - safe loader
+        document = yaml.load(body, Loader=_Loader)  # noqa: S506 - safe loader
     except yaml.YAMLError as exc:
         problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return UstxSummary(size, error=f"not YAML: {problem}")

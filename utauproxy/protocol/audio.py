@@ -11,9 +11,10 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import itertools
 import struct
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Literal, TypeAlias
 
@@ -37,6 +38,9 @@ _GZIP_LEVEL = 6  # zlib's default, which .NET's CompressionLevel.Optimal maps to
 # them keeps our output identical on every platform (zlib's own OS byte varies by host).
 _GZIP_HEADER = bytes.fromhex("1f8b08000000000000" "0a")
 _READ_CHUNK = 1 << 20
+# Base64 characters decoded at a time when only a digest is wanted (a multiple of 4): the
+# samples of a 64 MiB line are never held whole.
+_B64_PIECE = 4 << 20
 _UINT32 = 1 << 32
 _INT32_MIN = -(1 << 31)
 
@@ -200,3 +204,79 @@ def decode_audio_payload(b64: str | bytes, *, max_output: int = DEFAULT_MAX_OUTP
     if len(packed) > max_output:
         raise _too_big(max_output)
     return DecodedAudio("raw", packed)
+
+
+# -- digests ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AudioDigest:
+    """What readers of a capture need to know about one audio payload without its samples:
+    the codec, how many bytes of samples it holds, their unsigned XXH32 (the hash peers name
+    audio by) and their XXH3-64 (a cheap identity for comparing payloads)."""
+
+    codec: DecodedCodec
+    samples_len: int
+    xxh32: int
+    xxh3_64: int
+
+
+def digest_audio_payload(b64: str | bytes, *, max_output: int = DEFAULT_MAX_OUTPUT) -> AudioDigest:
+    """`decode_audio_payload` reduced to a digest, with the same results and the same
+    ValueErrors. A zstd frame that declares its content size (what real peers send,
+    PROTOCOL.md §3.4) is decoded in pieces straight into the hash; anything unusual is
+    decoded whole, so errors read exactly as `decode_audio_payload` words them."""
+    streamed = _digest_in_pieces(b64, max_output)
+    if streamed is not None:
+        return streamed
+    decoded = decode_audio_payload(b64, max_output=max_output)
+    samples = decoded.samples
+    return AudioDigest(decoded.codec, len(samples), unsigned_xxh32(samples), xxhash.xxh3_64_intdigest(samples))
+
+
+def xxh32_matches(declared: int | str, actual_xxh32: int) -> bool:
+    """`hash_matches` for samples whose unsigned XXH32 is already known."""
+    value = _declared_int(declared)
+    if value is None or not _INT32_MIN <= value < _UINT32:
+        return False
+    return value % _UINT32 == actual_xxh32
+
+
+def _b64_pieces(b64: str | bytes) -> Iterator[bytes]:
+    """Strictly decoded pieces of `b64`; raises ValueError (binascii.Error, UnicodeError)
+    on anything a whole strict decode might word differently, padding inside included."""
+    last = len(b64) - _B64_PIECE
+    for start in range(0, max(len(b64), 1), _B64_PIECE):
+        piece = b64[start : start + _B64_PIECE]
+        encoded = piece.encode("ascii") if isinstance(piece, str) else piece
+        if start < last and b"=" in encoded:
+            raise ValueError("padding before the end")
+        yield binascii.a2b_base64(encoded, strict_mode=True)
+
+
+def _digest_in_pieces(b64: str | bytes, max_output: int) -> AudioDigest | None:
+    """The digest of a well-formed zstd payload with a content size, or None: not that kind
+    of payload, or something is off (the caller then decodes it whole)."""
+    try:
+        pieces = _b64_pieces(b64)
+        first = next(pieces)
+        if not first.startswith(_ZSTD_MAGIC):
+            return None
+        declared = zstandard.frame_content_size(first)
+        if declared < 0 or declared > max_output:
+            return None
+        inflater = zstandard.ZstdDecompressor().decompressobj()
+        hasher, identity = xxhash.xxh32(), xxhash.xxh3_64()
+        total = 0
+        for piece in itertools.chain((first,), pieces):
+            out = inflater.decompress(piece)
+            total += len(out)
+            if total > declared:
+                return None
+            hasher.update(out)
+            identity.update(out)
+        if total != declared or not inflater.eof or inflater.unused_data:
+            return None
+    except (ValueError, zstandard.ZstdError):  # binascii.Error and UnicodeError included
+        return None
+    return AudioDigest("zstd", total, hasher.intdigest(), identity.intdigest())
