@@ -91,20 +91,27 @@ class CaptureReader:
         self._steps = preamble.steps
         self.damage: list[Damage] = []
         self.skipped_unknown = 0  # records of types (or event kinds) newer than this reader
+        # Where the item the file ends inside starts (a capture cut short), once records()
+        # has found one; its bytes are also the end of the last region in `damage`.
+        self.incomplete_tail: int | None = None
         self.footer: Footer | None = self._read_footer()
 
     def records(self) -> Iterator[Record]:
         """Every readable record, in file order. Restarts from the first chunk (and clears
-        `damage`) on every call."""
+        `damage` and `incomplete_tail`) on every call."""
         self.damage = []
         self.skipped_unknown = 0
+        self.incomplete_tail = None
         walk = _Walk(self._source.size(), BaseCache(self._limits), zstandard.ZstdDecompressor())
         pos = self._start
         while pos < walk.size:
             try:
                 pos, chunk = self._item_at(pos, walk)
             except CaptureCorrupt as exc:
-                pos = self._resync(pos, walk.size, str(exc))
+                end = self._resync(pos, walk.size, str(exc))
+                if isinstance(exc, _ItemIncomplete) and end == walk.size:
+                    self.incomplete_tail = pos
+                pos = end
                 continue
             if chunk is not None:
                 yield from self._chunk_records(chunk, walk)
@@ -160,6 +167,8 @@ class CaptureReader:
             if tag & TAG_FAMILY_MASK == TAG_FAMILY:
                 # The footer, the trailer, or an item kind from a later minor: not records.
                 return pos + self._tagged_length(pos, head), None
+        if len(head) < len(CHUNK_HEAD) and any(tag.startswith(head) for tag in _RESYNC_HEADS):
+            raise _ItemIncomplete("the file ends inside an item")
         raise CaptureCorrupt("no capture item here")
 
     def _chunk_at(self, pos: int, head: bytes, walk: _Walk) -> tuple[int, _Chunk]:
@@ -205,7 +214,9 @@ class CaptureReader:
         start = pos + 1
         while True:
             found = self._source.find(ITEM_TAG_PREFIX, start, size)
-            if found is None or self._source.read_at(found, 5) in _RESYNC_HEADS:
+            if found is None or found + len(CHUNK_HEAD) > size:  # none, or a head cut short
+                break
+            if self._source.read_at(found, len(CHUNK_HEAD)) in _RESYNC_HEADS:
                 break
             start = found + 1
         end = size if found is None else found

@@ -20,7 +20,7 @@ from utauproxy.check import (
     check_records,
 )
 from utauproxy.check.context import DEFAULT_END_GRACE_S, DEFAULT_PING_INTERVAL_S
-from utauproxy.cli.show import (
+from utauproxy.cli.reading import (
     footer_records,
     terminal_paint,
     use_colour,
@@ -28,7 +28,9 @@ from utauproxy.cli.show import (
     with_progress,
 )
 from utauproxy.inspect.fmt import Paint
+from utauproxy.inspect.memtune import keep_freed_heap
 from utauproxy.protocol.versions import ProtocolVersion
+from utauproxy.redact.compare import check_rules_to_skip
 
 _VERSIONS = tuple(v.value for v in ProtocolVersion if v is not ProtocolVersion.UNKNOWN)
 
@@ -39,6 +41,20 @@ def _declared_ping_interval(extra: dict[str, Any]) -> float:
     if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
         return float(value)
     return DEFAULT_PING_INTERVAL_S
+
+
+def _recorded_version(reader: CaptureReader) -> ProtocolVersion | None:
+    """For a capture whose audio redaction silenced (hashes no longer match the samples, so
+    detection would say P5), the version the recorder or bundle detected before, from the footer."""
+    if not check_rules_to_skip(reader.header) or reader.footer is None:
+        return None
+    protocol = reader.footer.extra.get("protocol")
+    value = protocol.get("version") if isinstance(protocol, dict) else None
+    try:
+        version = ProtocolVersion(str(value))
+    except ValueError:
+        return None
+    return None if version is ProtocolVersion.UNKNOWN else version
 
 
 def _summary(report: CheckReport) -> str:
@@ -97,9 +113,10 @@ def _skip_names(ctx: click.Context, param: click.Parameter, value: tuple[str, ..
               help="List the rule ids and families, then exit.")
 def check(capture: Path, version: str | None, skip: frozenset[str], ping_interval: float | None,
           end_grace: float, as_json: bool, colour: bool | None) -> None:
+    keep_freed_heap()
     with CaptureReader.open(capture) as reader:
         options = CheckOptions(
-            version=ProtocolVersion(version) if version else None,
+            version=ProtocolVersion(version) if version else _recorded_version(reader),
             skip=skip,
             ping_interval_s=ping_interval or _declared_ping_interval(reader.header.extra),
             end_grace_s=end_grace,
@@ -120,6 +137,7 @@ def check(capture: Path, version: str | None, skip: frozenset[str], ping_interva
         for finding in report.findings:
             click.echo(finding.render())
         click.echo(_verdict(report, paint) if not damaged else
-                   "not clean: part of the capture is unreadable, so it could not all be checked")
+                   "not clean: part of the capture is unreadable, so it could not all be checked; "
+                   f"`utauproxy repair {capture}` salvages the readable records into a new file")
     # A capture that could not all be read cannot be called conformant.
     sys.exit(1 if report.findings or damaged else 0)

@@ -15,7 +15,8 @@ import click
 from utauproxy.diff import NOISE_RULES, DiffOptions, diff_captures, parse_no_ignore
 from utauproxy.diff.junit import render_junit
 from utauproxy.diff.rules import ALL, DEFAULT_MEMORY_BUDGET, DEFAULT_TIME_TOLERANCE_S
-from utauproxy.errors import CaptureError
+from utauproxy.errors import UtauproxyError
+from utauproxy.inspect.memtune import keep_freed_heap
 
 EXIT_EQUIVALENT = 0
 EXIT_DIFFERENT = 1
@@ -69,11 +70,12 @@ def _strict_rules(ctx: click.Context, param: click.Parameter, value: tuple[str, 
 def diff(capture_a: Path, capture_b: Path, strict: frozenset[str], ignore_paths: tuple[str, ...],
          as_json: bool, junit_file: Path | None, time_tolerance: float, memory_budget: int,
          examples: int) -> None:
+    keep_freed_heap()
     options = DiffOptions(strict=strict, ignore_paths=ignore_paths, time_tolerance_s=time_tolerance,
                           memory_budget=memory_budget << 20, examples=examples)
     try:
         report = diff_captures(capture_a, capture_b, options)
-    except CaptureError as exc:
+    except UtauproxyError as exc:  # unreadable, or redacted in a way that cannot be compared
         click.echo(f"Error: {exc}", err=True)
         sys.exit(EXIT_USAGE)
     if junit_file is not None:

@@ -34,6 +34,7 @@ from utauproxy.diff.report import (
     Where,
     group_key,
 )
+from utauproxy.diff.redacted import comparable_pair
 from utauproxy.diff.reread import Job, run_jobs
 from utauproxy.diff.rules import DiffOptions, PathFilter
 from utauproxy.diff.summary import AudioInfo, CaptureSummary, Summarizer
@@ -55,13 +56,14 @@ def diff_captures(path_a: str | os.PathLike[str], path_b: str | os.PathLike[str]
                   options: DiffOptions | None = None) -> DiffReport:
     """Compare two captures (see the module docstring and docs/diff.md); the default options
     are every noise rule on and no extra ignored path."""
-    path_a, path_b = Path(path_a), Path(path_b)
     options = options or DiffOptions()
-    a, damaged_a = summarize_capture(path_a)
-    b, damaged_b = summarize_capture(path_b)
-    report = DiffReport(_side(a, damaged_a), _side(b, damaged_b), strict=tuple(sorted(options.strict)),
-                        ignored_paths=options.ignore_paths)
-    _Diff(a, b, path_a, path_b, options, report).run()
+    # A redacted capture is compared with the other side redacted the same way (diff/redacted.py).
+    with comparable_pair(Path(path_a), Path(path_b)) as (first, second):
+        a, damaged_a = summarize_capture(first)
+        b, damaged_b = summarize_capture(second)
+        report = DiffReport(_side(a, damaged_a), _side(b, damaged_b), strict=tuple(sorted(options.strict)),
+                            ignored_paths=options.ignore_paths)
+        _Diff(a, b, first, second, options, report).run()
     return report
 
 
