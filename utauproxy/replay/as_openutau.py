@@ -17,6 +17,7 @@ from utauproxy.replay.as_plugin import selected_connections
 from utauproxy.replay.connection import ConnectionOutcome, ConnectionReplay
 from utauproxy.replay.endpoints import discovery_folder, find_plugin
 from utauproxy.replay.options import ReplayOptions
+from utauproxy.replay.redaction import with_redaction
 from utauproxy.replay.report import ReplayReport
 from utauproxy.replay.save import SessionLog
 from utauproxy.replay.script import ConnectionScript, ReplayScript
@@ -27,7 +28,10 @@ _BETWEEN_CONNECTIONS = 0.2  # lets the plugin notice our close before the next c
 
 async def replay_as_openutau(script: ReplayScript, options: ReplayOptions, *, capture_name: str) -> ReplayReport:
     """Drive the plugin from `script` and compare its answers."""
+    options, redaction_note = with_redaction(options, script.header)
     report = ReplayReport("openutau", capture_name, rules=options.rules.describe())
+    if redaction_note is not None:
+        report.notes.append(redaction_note)
     port = _plugin_port(options, report)
     if port is None:
         return report

@@ -21,6 +21,7 @@ from utauproxy.replay.endpoints import (
     replay_entry_name,
 )
 from utauproxy.replay.options import ReplayOptions
+from utauproxy.replay.redaction import with_redaction
 from utauproxy.replay.report import Divergence, DivergenceKind, ReplayReport
 from utauproxy.replay.save import SessionLog
 from utauproxy.replay.script import ConnectionScript, ReplayScript
@@ -38,7 +39,10 @@ async def replay_as_plugin(script: ReplayScript, options: ReplayOptions, *, capt
                            ) -> ReplayReport:
     """Serve OpenUtau from `script`; reports the published entry through `task_status`
     once the listener is bound and the entry is written."""
+    options, redaction_note = with_redaction(options, script.header)
     report = ReplayReport("plugin", capture_name, rules=options.rules.describe())
+    if redaction_note is not None:
+        report.notes.append(redaction_note)
     folder = discovery_folder(options.discovery_dir)
     log = SessionLog.create(options.save, script.header, f"replay --as plugin of {capture_name}")
     try:

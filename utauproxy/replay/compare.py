@@ -17,6 +17,7 @@ import yaml
 
 from utauproxy.protocol.audio import decode_audio_payload, unsigned_xxh32
 from utauproxy.protocol.lenient_json import loads
+from utauproxy.redact.compare import tokens_match_unknown
 from utauproxy.replay.rules import HASH_FIELDS, RuleSet
 
 MAX_DIFFS = 12
@@ -100,11 +101,13 @@ def _compare(left: Any, right: Any, path: str, walk: _Walk) -> None:
             walk.add(f"{path}[{index}]", preview(left[index]), "(absent)")
         for index in range(len(left), len(right)):
             walk.add(f"{path}[{index}]", "(absent)", preview(right[index]))
-    elif not _same_scalar(left, right):
+    elif not _same_scalar(left, right, walk.rules):
         walk.add(path, preview(left), preview(right))
 
 
-def _same_scalar(left: Any, right: Any) -> bool:
+def _same_scalar(left: Any, right: Any, rules: RuleSet) -> bool:
+    if rules.redacted_tokens and isinstance(left, str) and isinstance(right, str):
+        return tokens_match_unknown(left, right)
     if _is_number(left) and _is_number(right):
         return bool(left == right)  # 1500.0 == 1500: number formatting is noise
     return type(left) is type(right) and bool(left == right)

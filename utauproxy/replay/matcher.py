@@ -13,7 +13,8 @@ from collections import deque
 from dataclasses import dataclass
 
 from utauproxy.protocol.header import HeaderType, parse_header, split_line
-from utauproxy.records import Direction, MessageFlags
+from utauproxy.records import Direction, MessageFlags, MessageRecord
+from utauproxy.redact import Redactor
 from utauproxy.replay.compare import compare_payloads, preview
 from utauproxy.replay.ids import IdMap
 from utauproxy.replay.ordering import (
@@ -54,10 +55,15 @@ class Matched:
 
 
 class Matcher:
-    def __init__(self, script: ConnectionScript, incoming: Direction, rules: RuleSet, ids: IdMap) -> None:
+    def __init__(self, script: ConnectionScript, incoming: Direction, rules: RuleSet, ids: IdMap,
+                 redactor: Redactor | None = None) -> None:
+        """`redactor`: for a redacted recording whose key is here, the Redactor that puts each
+        live message into the recording's form before it is compared (replay/redaction.py)."""
         self.conn = script.conn
         self.rules = rules
         self.ids = ids
+        self._incoming = incoming
+        self._redactor = redactor
         self.expected = [m for m in script.messages if m.direction is incoming and m.role is not Role.PING]
         single = single_sequence_protocol(script.messages)
         self._groups = {m.index: order_group(m, single_sequence=single) for m in self.expected}
@@ -93,8 +99,9 @@ class Matcher:
             return None
         self.matched.add(expected.index)
         self._note_jumps(expected)
-        diffs = compare_payloads(expected.payload, arrival.payload, self.rules,
-                                 frame=expected.role is Role.FRAME and arrival.is_frame)
+        compared = self._redacted(arrival)
+        diffs = compare_payloads(expected.payload, compared.payload, self.rules,
+                                 frame=expected.role is Role.FRAME and compared.is_frame)
         if diffs:
             self.divergences.append(Divergence(DivergenceKind.MISMATCH, self.conn,
                                                MessageRef.recorded(self.conn, expected), actual, tuple(diffs)))
@@ -126,6 +133,14 @@ class Matcher:
         return divergences, allowed
 
     # -- helpers ----------------------------------------------------------------------------
+
+    def _redacted(self, arrival: Arrival) -> Arrival:
+        if self._redactor is None:
+            return arrival
+        live = MessageRecord(arrival.at_ns, self.conn, self._incoming, arrival.raw, arrival.flags)
+        redacted = self._redactor.record(live)
+        assert isinstance(redacted, MessageRecord)  # a message stays a message
+        return Arrival(redacted.raw, arrival.at_ns, arrival.flags)
 
     def _live_label(self, arrival: Arrival) -> tuple[str, str | None, Role]:
         if arrival.is_frame:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from utauproxy.redact import Redactor
 from utauproxy.replay.rules import RuleSet
 from utauproxy.replay.schedule import Pace
 
@@ -21,3 +22,6 @@ class ReplayOptions:
     timeout: float = 10.0  # seconds without progress before giving up on the peer
     connect_timeout: float = 60.0  # --as plugin: wait this long for OpenUtau to connect
     save: Path | None = None
+    # A redacted recording with its key on this machine: live messages are redacted the same
+    # way before they are compared (run_replay sets it from the capture; replay/redaction.py).
+    redactor: Redactor | None = None

@@ -38,6 +38,9 @@ class RuleSet:
 
     names: frozenset[str] = frozenset()
     field_globs: tuple[str, ...] = ()
+    # The recording is redacted and its key is not on this machine: a pseudonym matches any
+    # string of its category (docs/redaction.md, "Comparing").
+    redacted_tokens: bool = False
 
     def ignores(self, name: str) -> bool:
         return name in self.names
