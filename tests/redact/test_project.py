@@ -122,6 +122,22 @@ def test_user_and_home_are_scrubbed_from_free_text() -> None:
     assert scrubbed.startswith("cannot open ")
 
 
+def test_short_english_lyrics_leave_our_own_sentences_alone_but_names_do_not() -> None:
+    project = secret_project()
+    notes = list(project.voice_parts[0].notes)
+    notes[0] = dataclasses.replace(notes[0], lyric="the")
+    parts = list(project.voice_parts)
+    parts[0] = dataclasses.replace(parts[0], notes=tuple(notes))
+    project = dataclasses.replace(project, voice_parts=tuple(parts))
+    red = redactor()
+    red.record(message(update_ustx(project)))
+    name = project.tracks[0].track_name
+    text = f"only 0.1 s since the previous ping on {name}"
+    scrubbed = red.scrub_text(text)
+    assert scrubbed.startswith("only 0.1 s since the previous ping on ")
+    assert name not in scrubbed
+
+
 @pytest.mark.parametrize("style", [NEWTONSOFT, CHOC, SYSTEM_TEXT_JSON],
                          ids=["newtonsoft", "choc", "system-text-json"])
 @pytest.mark.parametrize("newline", ["\n", "\r\n"], ids=["lf", "crlf"])

@@ -268,6 +268,7 @@ def _facts(reader: CaptureReader, capture: Path, env: dict[str, Any], check: Che
         manifest=manifest,
         dropped=tuple(dropped),
         findings=tuple(findings),
+        findings_total=len(check.findings),
         # Rendered from the redacted records: only tokens in there. Scrubbing it again would
         # turn ordinary words that happen to be lyrics ("the") into tokens.
         timeline=tail.lines,

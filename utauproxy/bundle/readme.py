@@ -52,12 +52,13 @@ class ReadmeFacts:
     versions: tuple[VersionFacts, ...]
     manifest: dict[str, Any] | None
     dropped: tuple[str, ...]  # trimming, then size capping
-    findings: tuple[str, ...]  # rendered, scrubbed
+    findings: tuple[str, ...]  # rendered, scrubbed; the first MAX_FINDINGS_LISTED of them
     timeline: tuple[str, ...]
     timeline_from_ns: int | None
     timeline_clipped: int = 0  # timeline lines left out at the start (the cap on lines)
     unreadable: str = ""  # damage the reader skipped in the source capture
     trimmed: bool = False  # records were dropped: findings at the window's edges may be artefacts
+    findings_total: int | None = None  # when more were found than listed
 
 
 def render_readme(facts: ReadmeFacts) -> str:
@@ -71,7 +72,8 @@ def render_readme(facts: ReadmeFacts) -> str:
         _section("Capture", _capture(facts.capture, facts.unreadable)),
         _section("Redaction", _redaction(facts.manifest)),
         _section("Dropped to make this bundle", _dropped(facts.dropped)),
-        _section("Check findings (utauproxy check)", _findings(facts.findings, facts.trimmed)),
+        _section("Check findings (utauproxy check)",
+                 _findings(facts.findings, facts.trimmed, facts.findings_total)),
         _section("Timeline of the last minutes (utauproxy show)", _timeline(facts)),
     ]
     return "\n".join(parts).rstrip("\n") + "\n"
@@ -213,10 +215,11 @@ def _dropped(dropped: Sequence[str]) -> list[str]:
     return [line for text in dropped for line in _wrap(text, "- ")]
 
 
-def _findings(findings: Sequence[str], trimmed: bool) -> list[str]:
+def _findings(findings: Sequence[str], trimmed: bool, total: int | None = None) -> list[str]:
     if not findings:
         return ["clean: no findings"]
-    lines = [f"{len(findings)} finding(s), checked on the capture before redaction:"]
+    total = total if total is not None else len(findings)
+    lines = [f"{total} finding(s), checked on the capture before redaction:"]
     if trimmed:
         lines.extend(_wrap("(the capture was trimmed: a finding at the edge of the kept window, such "
                            "as a late first ping after a connection's opening or a response whose "

@@ -4,8 +4,11 @@ Used where a string is not a field we understand (notices, error texts, marks, u
 fields, bytes outside any JSON string of a malformed line). Values learnt from structured
 fields (lyrics, names, paths) are replaced wherever they occur later. Short values would turn
 ordinary words into tokens, so an ASCII value is replaced only as a whole word of at least 3
-characters (as a whole word below 6 characters, anywhere from 6), and a non-ASCII one only from 2 characters (a single kana is not identifying);
-the structured fields themselves are always tokenised whatever their length.
+characters (as a whole word below 6 characters, anywhere from 6), and a non-ASCII one only from
+2 characters (a single kana is not identifying). A short ASCII lyric ("the", "sky") is an
+ordinary English word that says nothing about the user, and replacing it garbled our own
+sentences ("since lyric-… previous ping"), so it is not looked for in free text at all. The
+structured fields themselves are always tokenised whatever their length.
 """
 
 from __future__ import annotations
@@ -30,8 +33,10 @@ _WHOLE_WORD_BELOW = 6  # shorter ASCII values are replaced only as whole words
 TokenFor = Callable[[Category, str], str]
 
 
-def _worth_scrubbing(value: str) -> bool:
+def _worth_scrubbing(category: Category, value: str) -> bool:
     if value.isascii():
+        if category == "lyric" and len(value.strip()) < _WHOLE_WORD_BELOW:
+            return False
         return len(value.strip()) >= _ASCII_MIN
     return len(value.strip()) >= _NON_ASCII_MIN
 
@@ -60,7 +65,7 @@ class TextScrubber:
 
     def learn(self, category: Category, value: str) -> None:
         """Remember a value that a structured field held, to replace it in free text later."""
-        if value not in self._known and _worth_scrubbing(value):
+        if value not in self._known and _worth_scrubbing(category, value):
             self._known[value] = category
             self._regex = None
 
