@@ -1,6 +1,6 @@
-"""The recorder's threaded relay (proxy/relay.py) over real loopback sockets: the same contract
-as the stream pump of test_pump.py (exact bytes, half-close, reset passed on as a reset), plus
-what threads add: records in causal order, and a stop from outside that ends the threads."""
+"""The recorder's threaded relay (proxy/relay.py) over real loopback sockets: exact bytes both
+ways and in the capture, half-close passed on as half-close, a reset passed on as a reset, records
+in causal order across the two threads, and a stop from outside that ends the threads."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from utauproxy.capture.reader import CaptureReader
 from utauproxy.capture.writer import CaptureWriter
 from utauproxy.clock import CaptureClock
 from utauproxy.proxy.listen import accept, open_loopback_listener
-from utauproxy.proxy.pump import ProxyContext
+from utauproxy.proxy.context import ProxyContext
 from utauproxy.proxy.relay import relay_connection
 from utauproxy.proxy.sink import CaptureSink
 from utauproxy.records import (

@@ -29,7 +29,7 @@ from utauproxy.errors import DiscoveryError
 from utauproxy.protocol.events import Dialect
 from utauproxy.proxy.footer_stats import FooterStats
 from utauproxy.proxy.listen import accept, open_loopback_listener
-from utauproxy.proxy.pump import ProxyContext
+from utauproxy.proxy.context import ProxyContext
 from utauproxy.proxy.relay import relay_connection
 from utauproxy.proxy.sink import CaptureSink
 from utauproxy.proxy.tap import TrafficStats

@@ -8,27 +8,26 @@ trips, the threads add about socat's latency and the stream pump three times it.
 loop still owns each connection's lifetime: a task group waits for both threads, and its
 cancellation wakes them (shutdown) so they return promptly.
 
-The semantics are those of `pump.py` (tests/proxy/test_pump.py is the contract): a FIN is passed
-on as a FIN and the other direction stays open; a reset or read error is passed on as a reset
-and tears the connection down; a failed write records what was not delivered.
+The semantics (tests/proxy/test_relay.py holds them): a FIN is passed on as a FIN and the other
+direction stays open; a reset or read error is passed on as a reset and tears the connection
+down; a failed write records what was not delivered.
 """
 
 from __future__ import annotations
 
 import errno
 import socket
-import struct
 import threading
 from dataclasses import dataclass, field
 
 import anyio
 import structlog
 
-from utauproxy.proxy.pump import RECEIVE_SIZE, ProxyContext
+from utauproxy.proxy.context import RECEIVE_SIZE, ProxyContext
 from utauproxy.proxy.tap import ConnectionTap
 from utauproxy.records import ConnEvent, Direction
+from utauproxy.sockets import arm_reset_socket
 
-_LINGER_RESET = struct.pack("ii", 1, 0)
 
 
 @dataclass
@@ -56,14 +55,6 @@ class _Link:
                 sock.shutdown(how)
             except OSError:
                 pass  # not connected any more
-
-
-def _arm_reset(sock: socket.socket) -> None:
-    """The next close sends RST instead of FIN (see utauproxy.sockets.arm_reset)."""
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
-    except OSError:
-        pass
 
 
 async def connect_upstream(port: int) -> socket.socket:
@@ -214,7 +205,7 @@ def _read_failed(link: _Link, direction: Direction, tap: ConnectionTap, ctx: Pro
     structlog.get_logger("utauproxy.proxy").info(
         "connection reset" if reset else "read error", conn=tap.conn, direction=direction.label,
         error=repr(exc))
-    _arm_reset(link.ends(direction)[1])
+    arm_reset_socket(link.ends(direction)[1])
     link.tear_down()
 
 
@@ -222,5 +213,5 @@ def _write_failed(link: _Link, direction: Direction, tap: ConnectionTap, ctx: Pr
                   data: bytes, exc: OSError) -> None:
     ctx.record_conn(tap.conn, ConnEvent.ERROR, direction.reverse, error=f"write failed: {exc!r}",
                     undelivered_bytes=len(data))
-    _arm_reset(link.ends(direction)[0])
+    arm_reset_socket(link.ends(direction)[0])
     link.tear_down()
