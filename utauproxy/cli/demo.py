@@ -137,6 +137,7 @@ def demo(app: AppContext, version: str, edits: int, time_scale: float, seed: int
     click.echo(f"next: utauproxy show {state.output}   (timeline)")
     click.echo(f"      utauproxy check {state.output}  (conformance with the protocol)")
     click.echo(f"      utauproxy replay {state.output} --as openutau   (against `utauproxy sim plugin`)")
+    click.echo(f"      utauproxy bundle {state.output}  (a redacted .zip to attach to a bug report)")
     if not result.initialized:
         raise click.ClickException("the simulated OpenUtau could not complete its session")
     wire = state.stats.wire_bytes
