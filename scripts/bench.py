@@ -27,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench.captures import concatenate
-from bench.links import EchoServer, run_big_lines, run_round_trips
+from bench.links import LINE_BYTES, EchoServer, run_big_lines, run_round_trips
 from bench.procs import ensure_socat, stop
 from bench.reading import read_commands
 from bench.replaying import run_replay
@@ -37,7 +37,6 @@ from bench.rows import (
     reading_rows,
     replay_rows,
     round_trip_rows,
-    rss_row,
     session_rows,
 )
 from bench.session import SessionRun, SessionSpec, run_session
@@ -64,7 +63,6 @@ QUICK = Settings(rtt_rounds=3, rtt_per_round=1000, line_rounds=2,
                  realistic=SessionSpec("realistic", edits=40, time_scale=0.03, noisy=False),
                  heavy=SessionSpec("audio-heavy", edits=12, time_scale=0.03, noisy=True),
                  big_capture_bytes=150 * 10**6, read_timeout=60, replay_seconds=30)
-LINE_BYTES = 64 * 2**20
 
 
 def say(text: str) -> None:
@@ -91,9 +89,6 @@ def run_all(settings: Settings, work: Path, socat: str | None, notes: list[str])
         say(f"(b) {settings.line_rounds} x 64 MiB updateAudio line per route")
         lines = run_big_lines(echo, work, socat, settings.line_rounds, LINE_BYTES)
         rows += big_line_rows(lines)
-        rss = {r: c.max_rss_bytes for r, c in lines.relay.items() if c}
-        rows.append(rss_row(f"  peak RSS (largest message {lines.largest_message / 1e6:,.0f} MB)", rss,
-                            lines.largest_message))
     finally:
         stop(echo.proc)
     realistic = run_sessions(settings.realistic, work, socat)

@@ -14,6 +14,8 @@ from bench.procs import python_cmd, start
 from bench.routes import ROUTES, RecordRoute, RelayCost, Route, make_route
 from bench.wire import Traffic, audio_line, round_trips, send_big_line
 
+LINE_BYTES = 64 * 2**20  # workload (b): one updateAudio line this long per round
+
 
 @dataclass
 class RouteRuns:

@@ -38,12 +38,14 @@ def big_line_rows(runs: RouteRuns) -> list[Row]:
     lines = len(runs.samples["record"])
     ok = median["record"] >= median["socat"] if "socat" in median else None
     cap = runs.capture
+    rss = {r: c.max_rss_bytes for r, c in runs.relay.items() if c}
     return [
         Row(f"64 MiB updateAudio line, MiB/s (median of {lines})",
             **{r: f"{v:,.0f}" for r, v in median.items()}, target="record >= socat", result=verdict(ok)),
         Row("  capture complete on disk at exit", record=(
             f"{'yes' if runs.capture_complete() else 'NO'}: {cap.messages} msgs, {mb(cap.wire_bytes)} wire"
             if cap else "no capture"), target="footer, no gap, every byte", result=verdict(runs.capture_complete())),
+        rss_row(f"  peak RSS (largest message {runs.largest_message / 1e6:,.0f} MB)", rss, runs.largest_message),
     ]
 
 

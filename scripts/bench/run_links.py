@@ -14,12 +14,10 @@ from pathlib import Path
 _SCRIPTS = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(_SCRIPTS), str(_SCRIPTS.parent)]
 
-from bench.links import EchoServer, run_big_lines, run_round_trips  # noqa: E402
+from bench.links import LINE_BYTES, EchoServer, run_big_lines, run_round_trips  # noqa: E402
 from bench.procs import ensure_socat, stop  # noqa: E402
-from bench.rows import big_line_rows, round_trip_rows, rss_row  # noqa: E402
+from bench.rows import big_line_rows, round_trip_rows  # noqa: E402
 from bench.table import Row, render  # noqa: E402
-
-LINE_BYTES = 64 * 2**20
 
 
 def main() -> int:
@@ -39,9 +37,6 @@ def main() -> int:
             if args.line_rounds:
                 lines = run_big_lines(echo, work, socat, args.line_rounds, LINE_BYTES)
                 rows += big_line_rows(lines)
-                rss = {r: c.max_rss_bytes for r, c in lines.relay.items() if c}
-                rows.append(rss_row(f"  peak RSS (largest message {lines.largest_message / 1e6:,.0f} MB)", rss,
-                                    lines.largest_message))
         finally:
             stop(echo.proc)
     print(render(rows))

@@ -43,6 +43,7 @@ from utauproxy.bundle.zipout import (
 )
 from utauproxy.capture import CaptureReader, CaptureWriter, Footer
 from utauproxy.check import CheckReport
+from utauproxy.inspect.recorded_protocol import PROTOCOL_KEY, protocol_extra, recorded_protocol
 from utauproxy.protocol.versions import ProtocolVersion
 from utauproxy.records import CaptureHeader
 from utauproxy.redact import RedactionOptions, Redactor, with_manifest
@@ -219,7 +220,7 @@ def _build_once(reader: CaptureReader, work: Path, spec: TrimSpec, end_ns: int, 
     final_header = _final_header(out_header, manifest, result, cap)
     capture = work / "capture.utpcap"
     passes.copy_capture(first_pass, capture, final_header,
-                        {"protocol": _protocol_extra(check)})
+                        {PROTOCOL_KEY: protocol_extra(check.version)})
     first_pass.unlink()
     env = environment(out_header, redacted=redactor is not None)
     facts = _facts(reader, capture, env, check, manifest, result, cap, tail, scrub)
@@ -239,12 +240,6 @@ def _final_header(header: CaptureHeader, manifest: dict[str, Any] | None, trim: 
                          "records_dropped": trim.records_dropped, "size_capped": cap is not None}
     header = replace(header, extra=extra)
     return with_manifest(header, manifest) if manifest is not None else header
-
-
-def _protocol_extra(check: CheckReport) -> dict[str, Any]:
-    # Evidence texts are fixed sentences of protocol/version.py about codecs and hash forms.
-    guess = check.version
-    return {"version": guess.version.value, "evidence": list(guess.evidence)}
 
 
 def _facts(reader: CaptureReader, capture: Path, env: dict[str, Any], check: CheckReport,
@@ -296,13 +291,11 @@ def _versions(footer: Footer | None, check: CheckReport) -> tuple[VersionFacts, 
         guess.version.value if guess.version is not ProtocolVersion.UNKNOWN else "unknown",
         "bundle's scan of the kept records, before redaction",
         guess.evidence, tuple(sorted(v.value for v in guess.candidates)))
-    recorded = footer.extra.get("protocol") if footer is not None else None
-    if not isinstance(recorded, dict) or not isinstance(recorded.get("version"), str):
+    recorded = recorded_protocol(footer.extra) if footer is not None else None
+    if recorded is None:
         return (scanned,)
-    evidence = recorded.get("evidence")
-    listed = tuple(str(e) for e in evidence) if isinstance(evidence, list) else ()
-    return (VersionFacts(recorded["version"], "recorder, over the whole original capture", listed),
-            scanned)
+    return (VersionFacts(recorded.version, "recorder, over the whole original capture",
+                         recorded.evidence), scanned)
 
 
 def _version_text(check: CheckReport) -> str:

@@ -29,8 +29,9 @@ from utauproxy.cli.reading import (
 )
 from utauproxy.inspect.fmt import Paint
 from utauproxy.inspect.memtune import keep_freed_heap
+from utauproxy.inspect.recorded_protocol import recorded_protocol
 from utauproxy.protocol.versions import ProtocolVersion
-from utauproxy.redact.compare import check_rules_to_skip
+from utauproxy.redact.compare import audio_silenced
 
 _VERSIONS = tuple(v.value for v in ProtocolVersion if v is not ProtocolVersion.UNKNOWN)
 
@@ -46,13 +47,14 @@ def _declared_ping_interval(extra: dict[str, Any]) -> float:
 def _recorded_version(reader: CaptureReader) -> ProtocolVersion | None:
     """For a capture whose audio redaction silenced (hashes no longer match the samples, so
     detection would say P5), the version the recorder or bundle detected before, from the footer."""
-    if not check_rules_to_skip(reader.header) or reader.footer is None:
+    if not audio_silenced(reader.header) or reader.footer is None:
         return None
-    protocol = reader.footer.extra.get("protocol")
-    value = protocol.get("version") if isinstance(protocol, dict) else None
+    recorded = recorded_protocol(reader.footer.extra)
+    if recorded is None:
+        return None
     try:
-        version = ProtocolVersion(str(value))
-    except ValueError:
+        version = ProtocolVersion(recorded.version)
+    except ValueError:  # a version this release does not know
         return None
     return None if version is ProtocolVersion.UNKNOWN else version
 

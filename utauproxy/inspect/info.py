@@ -10,6 +10,7 @@ from typing import Any
 
 from utauproxy.inspect.fmt import Paint, human_bytes, human_duration_ns, plain, seconds
 from utauproxy.inspect.latency import KindLatency
+from utauproxy.inspect.recorded_protocol import recorded_protocol
 from utauproxy.inspect.stats import CaptureStats
 from utauproxy.protocol.version import VersionGuess
 from utauproxy.protocol.versions import ProtocolVersion
@@ -56,9 +57,9 @@ def _protocol(data: InfoInput) -> str:
     if data.version is not None and data.version.version is not ProtocolVersion.UNKNOWN:
         evidence = "; ".join(data.version.evidence[:3])
         return f"{data.version.version.value} (detected by a scan: {evidence})"
-    recorded = data.stats.extra.get("protocol")
-    if isinstance(recorded, dict) and isinstance(recorded.get("version"), str):
-        return f"{recorded['version']} (recorded in the footer)"
+    recorded = recorded_protocol(data.stats.extra)
+    if recorded is not None:
+        return f"{recorded.version} (recorded in the footer)"
     version, how = version_from_labels(data.stats, data.header)
     hint = "" if data.version is not None else "; --scan for the exact version"
     return f"{version} (from {how}{hint})"
@@ -186,12 +187,11 @@ def info_as_json(data: InfoInput) -> dict[str, Any]:
     stats = data.stats
     version, how = version_from_labels(stats, data.header)
     evidence = list(data.version.evidence) if data.version is not None else []
-    recorded = stats.extra.get("protocol")
+    recorded = recorded_protocol(stats.extra)
     if data.version is not None:
         version, how = data.version.version.value, "scan"
-    elif isinstance(recorded, dict) and isinstance(recorded.get("version"), str):
-        version, how = recorded["version"], "footer"
-        evidence = [str(item) for item in recorded.get("evidence", [])]
+    elif recorded is not None:
+        version, how, evidence = recorded.version, "footer", list(recorded.evidence)
     return {
         "file": data.file_name,
         "file_bytes": data.file_bytes,

@@ -8,6 +8,7 @@ from typing import Any
 
 from utauproxy.inspect.latency import EXTRA_KEY as LATENCY_KEY
 from utauproxy.inspect.latency import LatencyRecorder
+from utauproxy.inspect.recorded_protocol import PROTOCOL_KEY, protocol_extra
 from utauproxy.protocol.events import AudioFrame, Dialect
 from utauproxy.protocol.framer import Framer, classify_line
 from utauproxy.protocol.header import MAX_HEADER_LEN
@@ -102,7 +103,7 @@ class FooterStats:
         guess = self._version.result()
         return {
             LATENCY_KEY: self._latency.summary(),
-            "protocol": {"version": guess.version.value, "evidence": list(guess.evidence)},
+            PROTOCOL_KEY: protocol_extra(guess),
             "stats": {
                 "connections": stats.connections_total,
                 "messages": dict(stats.messages),

@@ -54,11 +54,16 @@ def tokens_match_unknown(expected: str, actual: str) -> bool:
 AUDIO_HASH_RULES = frozenset({"audio-hash-mismatch", "frame-hash-mismatch"})
 
 
+def audio_silenced(header: CaptureHeader) -> bool:
+    """Whether redaction replaced this capture's audio by silence (its rule "audio" ran)."""
+    manifest = manifest_of(header)
+    if manifest is None:
+        return False
+    audio = manifest.get("rules", {}).get("audio", {})
+    return isinstance(audio, dict) and bool(audio.get("applied"))
+
+
 def check_rules_to_skip(header: CaptureHeader) -> frozenset[str]:
     """`utauproxy check` rules that are meaningless for this capture because redaction broke
     them on purpose (silenced audio under unchanged hashes); empty for other captures."""
-    manifest = manifest_of(header)
-    if manifest is None:
-        return frozenset()
-    audio = manifest.get("rules", {}).get("audio", {})
-    return AUDIO_HASH_RULES if isinstance(audio, dict) and audio.get("applied") else frozenset()
+    return AUDIO_HASH_RULES if audio_silenced(header) else frozenset()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from utauproxy.records import CaptureHeader
 from utauproxy.redact import Redactor, manifest_of
-from utauproxy.redact.compare import comparison_redactor
+from utauproxy.redact.compare import audio_silenced, comparison_redactor
 from utauproxy.replay.options import ReplayOptions
 from utauproxy.replay.rules import RuleSet
 
@@ -35,8 +35,7 @@ def redaction_for(header: CaptureHeader | None, rules: RuleSet, key_path: Path |
     if redactor is not None:
         return ReplayRedaction(rules, redactor, "the recording is redacted; live messages were redacted "
                                                 "with the same rules and key before comparing")
-    audio = manifest.get("rules", {}).get("audio", {})
-    silenced = isinstance(audio, dict) and bool(audio.get("applied"))
+    silenced = audio_silenced(header)
     names = rules.names | {"audio"} if silenced else rules.names
     note = (f"the recording is redacted with key {manifest.get('key_id', '?')}, which is not on this "
             "machine: a pseudonym matches any value of its kind"
