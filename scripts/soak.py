@@ -1,6 +1,6 @@
 """Soak: a one-hour generated editing session, played at high speed through a real
-`utauproxy record` process, with the recorder's RSS and open file descriptors sampled every
-second. Prints a table (start, middle, end, max) and a flat / not-flat verdict.
+`utauproxy record` process, with the RSS and open file descriptors of the recorder and its
+capture process sampled every second. Prints a table (start, middle, end, max) and a flat / not-flat verdict.
 
     python scripts/soak.py                    # one hour of session time at 40x
     python scripts/soak.py --minutes 5 --speed 20
@@ -29,7 +29,9 @@ from pathlib import Path
 import anyio
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
+
+from bench.procs import descendants, status_kib
 
 from utauproxy.capture.reader import CaptureReader
 from utauproxy.peers.openutau import run_openutau
@@ -51,14 +53,19 @@ class Sample:
 
 
 def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
+    """VmRSS of the recorder and its capture process together."""
+    return sum(status_kib(member, "VmRSS") for member in descendants(pid))
 
 
 def fd_count(pid: int) -> int:
-    return len(os.listdir(f"/proc/{pid}/fd"))
+    """Open file descriptors of the recorder and its capture process together."""
+    total = 0
+    for member in descendants(pid):
+        try:
+            total += len(os.listdir(f"/proc/{member}/fd"))
+        except OSError:
+            pass  # gone meanwhile
+    return total
 
 
 async def wait_for_takeover(entry: Path, plugin_port: int, timeout: float = 30.0) -> None:

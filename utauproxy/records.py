@@ -57,15 +57,16 @@ class MessageRecord:
     @property
     def wire_bytes(self) -> bytes:
         """The bytes as they were on the wire, terminator included."""
-        if self.flags & (MessageFlags.NO_LF | MessageFlags.FRAME | MessageFlags.CONTINUED):
-            return self.raw
-        return self.raw + b"\n"
+        return self.raw if self.flags & _NO_TERMINATOR else self.raw + b"\n"
 
     @property
     def wire_len(self) -> int:
-        if self.flags & (MessageFlags.NO_LF | MessageFlags.FRAME | MessageFlags.CONTINUED):
-            return len(self.raw)
-        return len(self.raw) + 1
+        # Compared as plain ints: IntFlag arithmetic builds enum members, which costs more
+        # than the rest of this (called for every message the recorder writes).
+        return len(self.raw) + (0 if int(self.flags) & _NO_TERMINATOR else 1)
+
+
+_NO_TERMINATOR = int(MessageFlags.NO_LF | MessageFlags.FRAME | MessageFlags.CONTINUED)
 
 
 class ConnEvent(StrEnum):

@@ -49,15 +49,17 @@ def start(cmd: Sequence[str], log: Path, *, stdout: int | None = None) -> subpro
         out.close()
 
 
-def reap(proc: subprocess.Popen[bytes], timeout: float, peak_kib: int = 0) -> Exit:
+def reap(proc: subprocess.Popen[bytes], timeout: float, peaks: dict[int, int] | None = None) -> Exit:
     """Wait for `proc` (killing it after `timeout` s) and return what it used.
 
-    Peak RSS is the last VmHWM seen while it ran, not wait4's ru_maxrss: Linux carries
-    ru_maxrss across execve, so a child forked from this (large) process would report our
-    size instead of its own."""
+    Peak RSS is the sum of the last VmHWM seen of `proc` and of each process it started
+    (`record` writes its capture from a child process), not wait4's ru_maxrss: that is the
+    largest of them, not their sum, and Linux carries it across execve, so a child forked from
+    this (large) process would report our size instead of its own."""
     deadline = time.monotonic() + timeout
+    peaks = peaks if peaks is not None else {}
     while True:
-        peak_kib = max(peak_kib, status_kib(proc.pid, "VmHWM"))
+        tree_peaks(proc.pid, peaks)
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
         if pid:
             break
@@ -67,18 +69,39 @@ def reap(proc: subprocess.Popen[bytes], timeout: float, peak_kib: int = 0) -> Ex
             break
         time.sleep(0.005)
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return Exit(proc.returncode, usage.ru_utime + usage.ru_stime, peak_kib * 1024)
+    return Exit(proc.returncode, usage.ru_utime + usage.ru_stime, sum(peaks.values()) * 1024)
 
 
 def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGINT, timeout: float = 60.0) -> Exit:
     """Send `sig` (the user's Ctrl-C by default) and reap."""
-    peak_kib = status_kib(proc.pid, "VmHWM")  # a fast exit may leave no later chance to look
+    peaks = tree_peaks(proc.pid, {})  # a fast exit may leave no later chance to look
     if proc.returncode is None:
         try:
             proc.send_signal(sig)
         except ProcessLookupError:
             pass
-    return reap(proc, timeout, peak_kib)
+    return reap(proc, timeout, peaks)
+
+
+def descendants(pid: int) -> list[int]:
+    """`pid` and every process below it, as /proc shows them now."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        try:
+            for task in Path(f"/proc/{current}/task").iterdir():
+                todo += [int(child) for child in (task / "children").read_text().split()]
+        except (OSError, ValueError):
+            pass  # gone meanwhile
+    return found
+
+
+def tree_peaks(pid: int, peaks: dict[int, int]) -> dict[int, int]:
+    """Update `peaks` (pid -> largest VmHWM seen, KiB) for `pid` and its descendants."""
+    for member in descendants(pid):
+        peaks[member] = max(peaks.get(member, 0), status_kib(member, "VmHWM"))
+    return peaks
 
 
 def cpu_seconds(pid: int) -> float:
@@ -100,7 +123,8 @@ def status_kib(pid: int, key: str) -> int:
 
 @dataclass
 class RssSampler:
-    """Samples a process's VmRSS in a thread, to show whether memory stays flat."""
+    """Samples the VmRSS of a process and its descendants in a thread, to show whether memory
+    stays flat."""
 
     pid: int
     interval: float = 0.2
@@ -121,7 +145,7 @@ class RssSampler:
     def _run(self) -> None:
         start = time.monotonic()
         while not self._stop.wait(self.interval):
-            kib = status_kib(self.pid, "VmRSS")
+            kib = sum(status_kib(member, "VmRSS") for member in descendants(self.pid))
             if kib:
                 self.samples.append((time.monotonic() - start, kib * 1024))
 

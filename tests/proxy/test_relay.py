@@ -19,6 +19,7 @@ from utauproxy.capture.reader import CaptureReader
 from utauproxy.capture.writer import CaptureWriter
 from utauproxy.clock import CaptureClock
 from utauproxy.proxy.listen import accept, open_loopback_listener
+from utauproxy.proxy.capture_input import InlineCapture
 from utauproxy.proxy.context import ProxyContext
 from utauproxy.proxy.relay import relay_connection
 from utauproxy.proxy.sink import CaptureSink
@@ -56,7 +57,7 @@ async def _through_relay(tmp_path: Path, plugin: Script, openutau: Script,
     capture = tmp_path / "c.utpcap"
     clock = CaptureClock()
     with CaptureSink(CaptureWriter.create(capture, _header()), clock) as sink:
-        ctx = ProxyContext(clock, sink.put)
+        ctx = ProxyContext(InlineCapture(clock, sink.put))
         upstream = (await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)).listeners[0]
         up_port = upstream.extra(SocketAttribute.local_port)
         front = open_loopback_listener()
@@ -245,7 +246,7 @@ async def test_an_unreachable_plugin_is_recorded_as_refused(tmp_path: Path) -> N
         capture = tmp_path / "c.utpcap"
         clock = CaptureClock()
         with CaptureSink(CaptureWriter.create(capture, _header()), clock) as sink:
-            ctx = ProxyContext(clock, sink.put)
+            ctx = ProxyContext(InlineCapture(clock, sink.put))
             with open_loopback_listener() as front:
                 async with anyio.create_task_group() as tg:
                     async def serve() -> None:

@@ -123,6 +123,6 @@ async def _record(options: RecordOptions, settle: float) -> AsyncIterator[Record
             state.stop.set()
     if failure is not None:
         raise failure
-    handle.failure = state.sink.failure
+    handle.failure = state.capture.failure
     if handle.failure is not None:
         raise CaptureError(f"capture {os.fspath(options.output)!r} is incomplete: {handle.failure}")

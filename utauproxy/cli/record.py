@@ -101,8 +101,8 @@ def print_summary(state: RecordingState) -> None:
                f"{human_bytes(wire)} on the wire, {human_bytes(state.capture_bytes)} on disk")
     for label, n in stats.messages.most_common():
         click.echo(f"  {n:6d}  {label}")
-    if state.sink.failure:
-        click.echo(f"  capture incomplete: {state.sink.failure}", err=True)
+    if state.capture.failure:
+        click.echo(f"  capture incomplete: {state.capture.failure}", err=True)
 
 
 @click.command()

@@ -88,6 +88,9 @@ def latency_from_extra(extra: dict[str, Any]) -> list[KindLatency] | None:
     return result
 
 
+_NOT_A_LINE = int(MessageFlags.FRAME | MessageFlags.CONTINUED)
+
+
 class LatencyRecorder:
     """Feed it every message record as it is written; cheap (headers only)."""
 
@@ -96,7 +99,7 @@ class LatencyRecorder:
         self.stats = LatencyStats()
 
     def observe(self, record: MessageRecord) -> None:
-        if record.flags & (MessageFlags.FRAME | MessageFlags.CONTINUED):
+        if int(record.flags) & _NOT_A_LINE:  # plain ints: IntFlag `&` builds enum members
             return
         event = classify_line(record.raw, validate=False)
         if not isinstance(event, Message):

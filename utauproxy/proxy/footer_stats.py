@@ -24,6 +24,7 @@ from utauproxy.records import (
 )
 
 _UPDATE_AUDIO = b"notification:updateAudio "
+_CONTINUED, _FRAME = int(MessageFlags.CONTINUED), int(MessageFlags.FRAME)
 _AUDIO_LINES_FOR_VERSION = 4
 _MAX_DECODED_AUDIO_LINE = 16 << 20
 _AUDIO_HEAD_BYTES = 4096
@@ -50,9 +51,10 @@ class FooterStats:
             self._latency.forget_connection(record.conn)
 
     def _observe_version(self, record: MessageRecord) -> None:
-        if record.flags & MessageFlags.CONTINUED:
+        flags = int(record.flags)  # plain ints: IntFlag `&` builds enum members (per message)
+        if flags & _CONTINUED:
             return
-        if record.flags & MessageFlags.FRAME:
+        if flags & _FRAME:
             framer = Framer(Dialect.V1_2, validate=False)
             framer.receive_data(record.raw)
             event = framer.next_event()

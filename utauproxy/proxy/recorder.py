@@ -7,12 +7,13 @@ the sink writes what is queued and the footer.
 
 from __future__ import annotations
 
+import os
 import platform
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import anyio
 import structlog
@@ -20,18 +21,18 @@ from anyio.abc import TaskGroup, TaskStatus
 
 from utauproxy import __version__
 from utauproxy.capture.layout import FORMAT_MAJOR, FORMAT_MINOR
-from utauproxy.capture.writer import CaptureWriter
 from utauproxy.clock import CaptureClock
 from utauproxy.discovery.folder import look_at_folder
 from utauproxy.discovery.live import LiveEntry
 from utauproxy.discovery.takeover import run_takeover
 from utauproxy.errors import DiscoveryError
 from utauproxy.protocol.events import Dialect
-from utauproxy.proxy.footer_stats import FooterStats
-from utauproxy.proxy.listen import accept, open_loopback_listener
+from utauproxy.proxy.capture_input import CaptureSpec, inline_capture
+from utauproxy.proxy.capture_pipe import DEFAULT_BUDGET_BYTES
+from utauproxy.proxy.capture_process import capture_process
 from utauproxy.proxy.context import ProxyContext
+from utauproxy.proxy.listen import accept, open_loopback_listener
 from utauproxy.proxy.relay import relay_connection
-from utauproxy.proxy.sink import CaptureSink
 from utauproxy.proxy.tap import TrafficStats
 from utauproxy.records import CaptureHeader, DiscoveryRecord
 
@@ -47,6 +48,19 @@ class RecordOptions:
     poll_interval: float = 0.1
     watchdog: bool = True
     header_extra: dict[str, Any] = field(default_factory=dict)
+    # The recording work in a process of its own (proxy/capture_process.py); it needs POSIX
+    # pipe inheritance, elsewhere it runs on this process's threads (slower forwarding).
+    capture_process: bool = os.name == "posix"
+
+
+class CaptureOutput(Protocol):
+    """The capture being written, as the recorder's users see it."""
+
+    @property
+    def failure(self) -> str | None: ...
+
+    @property
+    def bytes_written(self) -> int: ...
 
 
 @dataclass
@@ -55,13 +69,13 @@ class RecordingState:
 
     output: Path
     stats: TrafficStats
-    sink: CaptureSink
+    capture: CaptureOutput
     entries: dict[str, LiveEntry] = field(default_factory=dict)
     stop: anyio.Event = field(default_factory=anyio.Event)
 
     @property
     def capture_bytes(self) -> int:
-        return self.sink.bytes_written
+        return self.capture.bytes_written
 
 
 @dataclass
@@ -149,15 +163,15 @@ async def run_record(
 ) -> RecordingState:
     """Record until `state.stop` is set (or the caller cancels); returns the final state."""
     clock = CaptureClock()
-    writer = CaptureWriter.create(options.output, capture_header(clock, options))
-    stats = TrafficStats()
-    with CaptureSink(writer, clock, on_warning=on_warning, observer=FooterStats(stats)) as sink:
-        ctx = ProxyContext(clock, sink.put, stats)
-        state = RecordingState(options.output, stats, sink)
+    spec = CaptureSpec(options.output, capture_header(clock, options), clock, DEFAULT_BUDGET_BYTES)
+    open_capture = capture_process if options.capture_process else inline_capture
+    async with open_capture(spec, on_warning=on_warning) as capture:
+        ctx = ProxyContext(capture.input)
+        state = RecordingState(options.output, capture.stats, capture)
 
         def on_discovery(record: DiscoveryRecord) -> None:
             log.info(f"discovery {record.event.value}", **_loggable(record.entry))
-            sink.put(record)
+            capture.input.record(record)
 
         async with anyio.create_task_group() as listeners:
             hooks = ProxyListeners(listeners, ctx, state)

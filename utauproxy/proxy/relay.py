@@ -1,12 +1,14 @@
-"""The recorder's forwarding path: one blocking worker thread per direction, `recv` then
-`sendall` then the tap, on plain sockets.
+"""The recorder's forwarding path: one blocking worker thread per direction, `recv`, hand the
+chunk to the capture, `sendall`, on plain sockets.
 
 Why threads and not anyio streams (docs/benchmarks.md "Where the time goes"): a thread blocked
 in `recv` wakes straight into the next line of Python, while an event-loop stream pays an
 epoll registration pair, a future and a task switch per chunk; measured on loopback round
 trips, the threads add about socat's latency and the stream pump three times it. The event
 loop still owns each connection's lifetime: a task group waits for both threads, and its
-cancellation wakes them (shutdown) so they return promptly.
+cancellation wakes them (shutdown) so they return promptly. The recording work (framing,
+encoding, compression) runs in another process (proxy/capture_process.py): Python threads
+share one interpreter lock, and any of that work here would hold up the forwarding threads.
 
 The semantics (tests/proxy/test_relay.py holds them): a FIN is passed on as a FIN and the other
 direction stays open; a reset or read error is passed on as a reset and tears the connection
@@ -24,7 +26,6 @@ import anyio
 import structlog
 
 from utauproxy.proxy.context import RECEIVE_SIZE, ProxyContext
-from utauproxy.proxy.tap import ConnectionTap
 from utauproxy.records import ConnEvent, Direction
 from utauproxy.sockets import arm_reset_socket
 
@@ -118,23 +119,19 @@ async def _relay_both(conn: int, link: _Link, ctx: ProxyContext, entry: dict[str
     client_port = _peer_port(link.client)
     ctx.record_conn(conn, ConnEvent.OPEN, client_port=client_port,
                     upstream_port=_peer_port(link.upstream), **entry)
-    ctx.stats.connections_open += 1
-    ctx.stats.connections_total += 1
     log.info("connection open", client_port=client_port)
-    tap = ConnectionTap(conn, ctx.dialect, ctx.emit, ctx.clock.now, ctx.stats, ctx.record_lock)
     limiter = anyio.CapacityLimiter(len(Direction))  # never waits on other connections' threads
     try:
         async with anyio.create_task_group() as tg:
             tg.start_soon(_wake_threads_on_cancel, link)
             async with anyio.create_task_group() as workers:
                 for direction in Direction:
-                    workers.start_soon(_in_thread, link, direction, tap, ctx, limiter)
+                    workers.start_soon(_in_thread, conn, link, direction, ctx, limiter)
             link.workers_done = True
             tg.cancel_scope.cancel()
     finally:
-        ctx.stats.connections_open -= 1
         for direction in Direction:
-            tap.finish(direction)
+            ctx.capture.finish(conn, direction)
         ctx.record_conn(conn, ConnEvent.CLOSED)
         log.info("connection closed")
 
@@ -149,69 +146,61 @@ async def _wake_threads_on_cancel(link: _Link) -> None:
             link.tear_down(socket.SHUT_RDWR)
 
 
-async def _in_thread(link: _Link, direction: Direction, tap: ConnectionTap, ctx: ProxyContext,
+async def _in_thread(conn: int, link: _Link, direction: Direction, ctx: ProxyContext,
                      limiter: anyio.CapacityLimiter) -> None:
-    await anyio.to_thread.run_sync(_forward, link, direction, tap, ctx, limiter=limiter)
+    await anyio.to_thread.run_sync(_forward, conn, link, direction, ctx, limiter=limiter)
 
 
-def _forward(link: _Link, direction: Direction, tap: ConnectionTap, ctx: ProxyContext) -> None:
+def _forward(conn: int, link: _Link, direction: Direction, ctx: ProxyContext) -> None:
     """One direction, on a worker thread, until EOF, an error or tear-down."""
     src, dst = link.ends(direction)
-    recv, sendall, feed, may_emit = src.recv, dst.sendall, tap.feed, tap.may_emit
+    recv, sendall, capture = src.recv, dst.sendall, ctx.capture.chunk
     while True:
         try:
             data = recv(RECEIVE_SIZE)
         except OSError as exc:
             if not link.torn_down.is_set():
-                _read_failed(link, direction, tap, ctx, exc)
+                _read_failed(conn, link, direction, ctx, exc)
             return
         if not data:
             if not link.torn_down.is_set():
-                _end_of_stream(dst, direction, tap, ctx)
+                _end_of_stream(conn, dst, direction, ctx)
             return
-        # A chunk that completes a message is recorded before it is forwarded: with a thread
-        # per direction, the answer could otherwise be recorded ahead of what it answers.
-        # The middle of a long line is forwarded first, so the peer reads while we copy.
-        early = may_emit(direction, data)
-        if early:
-            feed(direction, data)
+        # Handed to the capture before it is forwarded: with a thread per direction, the
+        # answer could otherwise be recorded ahead of what it answers.
+        capture(conn, direction, data)
         try:
             sendall(data)
         except OSError as exc:
-            if not early:
-                feed(direction, data)
             if not link.torn_down.is_set():
-                _write_failed(link, direction, tap, ctx, data, exc)
+                _write_failed(conn, link, direction, ctx, data, exc)
             return
-        if not early:
-            feed(direction, data)
 
 
-def _end_of_stream(dst: socket.socket, direction: Direction, tap: ConnectionTap, ctx: ProxyContext) -> None:
-    tap.finish(direction)
-    ctx.record_conn(tap.conn, ConnEvent.EOF, direction)
-    structlog.get_logger("utauproxy.proxy").debug("half-close", conn=tap.conn, direction=direction.label)
+def _end_of_stream(conn: int, dst: socket.socket, direction: Direction, ctx: ProxyContext) -> None:
+    ctx.capture.finish(conn, direction)
+    ctx.record_conn(conn, ConnEvent.EOF, direction)
+    structlog.get_logger("utauproxy.proxy").debug("half-close", conn=conn, direction=direction.label)
     try:
         dst.shutdown(socket.SHUT_WR)
     except OSError:
         pass
 
 
-def _read_failed(link: _Link, direction: Direction, tap: ConnectionTap, ctx: ProxyContext,
-                 exc: OSError) -> None:
-    tap.finish(direction)
+def _read_failed(conn: int, link: _Link, direction: Direction, ctx: ProxyContext, exc: OSError) -> None:
+    ctx.capture.finish(conn, direction)
     reset = isinstance(exc, ConnectionResetError)
-    ctx.record_conn(tap.conn, ConnEvent.RESET if reset else ConnEvent.ERROR, direction, error=repr(exc))
+    ctx.record_conn(conn, ConnEvent.RESET if reset else ConnEvent.ERROR, direction, error=repr(exc))
     structlog.get_logger("utauproxy.proxy").info(
-        "connection reset" if reset else "read error", conn=tap.conn, direction=direction.label,
+        "connection reset" if reset else "read error", conn=conn, direction=direction.label,
         error=repr(exc))
     arm_reset_socket(link.ends(direction)[1])
     link.tear_down()
 
 
-def _write_failed(link: _Link, direction: Direction, tap: ConnectionTap, ctx: ProxyContext,
-                  data: bytes, exc: OSError) -> None:
-    ctx.record_conn(tap.conn, ConnEvent.ERROR, direction.reverse, error=f"write failed: {exc!r}",
+def _write_failed(conn: int, link: _Link, direction: Direction, ctx: ProxyContext, data: bytes,
+                  exc: OSError) -> None:
+    ctx.record_conn(conn, ConnEvent.ERROR, direction.reverse, error=f"write failed: {exc!r}",
                     undelivered_bytes=len(data))
     arm_reset_socket(link.ends(direction)[0])
     link.tear_down()

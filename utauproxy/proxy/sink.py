@@ -37,6 +37,57 @@ class _Gap:
     lost_messages: int = 0
 
 
+class RecordWriter:
+    """A CaptureWriter under the recorder's failure policy: the first CaptureError stops the
+    writing (forwarding goes on) and is reported once; every record written is shown to the
+    observer. Synchronous: the capture process calls it directly, CaptureSink from its thread."""
+
+    def __init__(self, writer: CaptureWriter, clock: CaptureClock, *,
+                 on_warning: Callable[[str], None] = lambda message: None,
+                 observer: RecordObserver | None = None) -> None:
+        self._writer = writer
+        self._clock = clock
+        self._on_warning = on_warning
+        self._observer = observer
+        self.failure: str | None = None
+
+    @property
+    def bytes_written(self) -> int:
+        return self._writer.bytes_written
+
+    def write(self, record: Record) -> None:
+        if self.failure is not None:
+            return
+        try:
+            self._writer.write(record)
+        except CaptureError as exc:
+            self._fail(exc)
+            return
+        if self._observer is not None:
+            self._observer.observe(record)
+
+    def tick(self) -> None:
+        """Seal the open chunk once it is old enough (call it every so often)."""
+        if self.failure is None:
+            try:
+                self._writer.maybe_flush(self._clock.now())
+            except CaptureError as exc:
+                self._fail(exc)
+
+    def close(self) -> None:
+        """The footer and the end of the file. After a failure the file is still released;
+        what reached the disk stays readable (chunks are independent), just without a footer."""
+        try:
+            self._writer.close(self._observer.footer_extra() if self._observer else None)
+        except CaptureError as exc:
+            if self.failure is None:
+                self._fail(exc)
+
+    def _fail(self, exc: CaptureError) -> None:
+        self.failure = str(exc)
+        self._on_warning(f"capture write failed, recording stopped (forwarding goes on): {exc}")
+
+
 class CaptureSink:
     """Owns a CaptureWriter on a background thread. `put` never blocks."""
 
@@ -49,7 +100,7 @@ class CaptureSink:
         on_warning: Callable[[str], None] = lambda message: None,
         observer: RecordObserver | None = None,
     ) -> None:
-        self._writer = writer
+        self._out = RecordWriter(writer, clock, on_warning=on_warning, observer=observer)
         self._clock = clock
         self._budget = budget_bytes
         self._on_warning = on_warning
@@ -57,9 +108,7 @@ class CaptureSink:
         self._lock = threading.Lock()
         self._queued_bytes = 0
         self._gaps: dict[tuple[int, Direction], _Gap] = {}
-        self._failure: str | None = None
         self._thread = threading.Thread(target=self._run, name="capture-sink", daemon=True)
-        self._observer = observer
 
     def __enter__(self) -> CaptureSink:
         self._thread.start()
@@ -71,11 +120,11 @@ class CaptureSink:
     @property
     def failure(self) -> str | None:
         """Why the capture stopped being written, if it did."""
-        return self._failure
+        return self._out.failure
 
     @property
     def bytes_written(self) -> int:
-        return self._writer.bytes_written
+        return self._out.bytes_written
 
     def put(self, record: Record) -> None:
         size = len(record.raw) if isinstance(record, MessageRecord) else 64
@@ -113,7 +162,7 @@ class CaptureSink:
             record, size = cast(tuple[Record, int], item)
             with self._lock:
                 self._queued_bytes -= size
-            self._write(record)
+            self._out.write(record)
             self._write_due()
             if self._queue.empty():
                 # Woken by every put, this thread would take the GIL right when the relay
@@ -121,21 +170,17 @@ class CaptureSink:
                 # few records gather instead (added round-trip p50 -40%, p99 no worse;
                 # docs/benchmarks.md "The recorder's forwarding path").
                 time.sleep(_IDLE_PAUSE_SECONDS)
-        self._finish()
+        self._out.close()
 
     def _write_due(self) -> None:
         """Flush gaps once the queue has room again, and seal chunks that are old enough."""
         gaps = self._take_gaps_if_drained()
         for (conn, direction), gap in gaps.items():
-            self._write(
+            self._out.write(
                 GapRecord(self._clock.now(), conn, direction, gap.lost_bytes, gap.lost_messages,
                           "capture fell behind the wire")
             )
-        if self._failure is None:
-            try:
-                self._writer.maybe_flush(self._clock.now())
-            except CaptureError as exc:
-                self._fail(exc)
+        self._out.tick()
 
     def _take_gaps_if_drained(self) -> dict[tuple[int, Direction], _Gap]:
         with self._lock:
@@ -143,27 +188,3 @@ class CaptureSink:
                 return {}
             gaps, self._gaps = self._gaps, {}
         return gaps
-
-    def _write(self, record: Record) -> None:
-        if self._failure is not None:
-            return
-        try:
-            self._writer.write(record)
-        except CaptureError as exc:
-            self._fail(exc)
-            return
-        if self._observer is not None:
-            self._observer.observe(record)
-
-    def _fail(self, exc: CaptureError) -> None:
-        self._failure = str(exc)
-        self._on_warning(f"capture write failed, recording stopped (forwarding goes on): {exc}")
-
-    def _finish(self) -> None:
-        # After a write failure close() still releases the file; what reached the disk before
-        # the failure stays readable (chunks are independent), it just has no footer.
-        try:
-            self._writer.close(self._observer.footer_extra() if self._observer else None)
-        except CaptureError as exc:
-            if self._failure is None:
-                self._fail(exc)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 
 from utauproxy.protocol.events import (
@@ -19,7 +18,7 @@ from utauproxy.protocol.events import (
 )
 from utauproxy.protocol.framer import Framer
 from utauproxy.protocol.header import HeaderType, message_label
-from utauproxy.records import Direction, MessageFlags, MessageRecord, Record
+from utauproxy.records import Direction, GapRecord, MessageFlags, MessageRecord, Record
 
 
 @dataclass
@@ -63,53 +62,66 @@ def event_to_record(event: Event, ts_ns: int, conn: int, direction: Direction) -
 
 
 class ConnectionTap:
-    """Frames both directions of one connection and emits MessageRecords.
+    """Frames both directions of one connection and emits MessageRecords. Not thread-safe:
+    its owner (RecordingFeed) serialises the calls."""
 
-    Thread-safe when given a `lock` shared by every producer of records (the relay feeds each
-    direction from its own thread): a chunk's timestamp, framing and emission then happen as
-    one step, so records reach the sink in timestamp order."""
-
-    def __init__(
-        self,
-        conn: int,
-        dialect: Dialect,
-        emit: Callable[[Record], None],
-        clock: Callable[[], int],
-        stats: TrafficStats,
-        lock: AbstractContextManager[object] | None = None,
-    ) -> None:
+    def __init__(self, conn: int, dialect: Dialect, emit: Callable[[Record], None],
+                 stats: TrafficStats) -> None:
         self.conn = conn
         self._emit = emit
-        self._clock = clock
         self._stats = stats
-        self._lock = lock if lock is not None else nullcontext()
+        self._dialect = dialect
         self._framers = {d: Framer(dialect, validate=False) for d in Direction}
         self._finished: set[Direction] = set()
+        self._resyncing: set[Direction] = set()
 
-    def feed(self, direction: Direction, data: bytes) -> None:
-        """Bytes of `direction`, just forwarded or about to be (see `may_emit`); b"" when
-        that direction ended."""
+    def feed(self, direction: Direction, data: bytes, ts_ns: int) -> None:
+        """Bytes of `direction` as they were forwarded, seen at `ts_ns`; b"" when that
+        direction ended."""
+        self._stats.wire_bytes[direction] += len(data)
+        if data and direction in self._finished:
+            return  # a framer that saw its end takes nothing more
+        if data and direction in self._resyncing:
+            data = self._skip_to_line_start(direction, data)
+            if not data:
+                return
         framer = self._framers[direction]
-        with self._lock:
-            framer.receive_data(data)
-            self._stats.wire_bytes[direction] += len(data)
-            ts_ns = self._clock()
-            for event in framer:
-                record = event_to_record(event, ts_ns, self.conn, direction)
-                if record is not None:
-                    self._count(record, event)
-                    self._emit(record)
+        framer.receive_data(data)
+        for event in framer:
+            record = event_to_record(event, ts_ns, self.conn, direction)
+            if record is not None:
+                self._count(record, event)
+                self._emit(record)
 
-    def may_emit(self, direction: Direction, data: bytes) -> bool:
-        """Whether feeding `data` could emit a record: it holds an LF, or it may complete a
-        frame or a line piece. Chunks that cannot are safe to forward before they are fed."""
-        return b"\n" in data or self._framers[direction].may_complete_without_lf(len(data))
-
-    def finish(self, direction: Direction) -> None:
+    def finish(self, direction: Direction, ts_ns: int) -> None:
         """`direction` ended (FIN, reset or teardown): report any partial line. Idempotent."""
         if direction not in self._finished:
             self._finished.add(direction)
-            self.feed(direction, b"")
+            self._resyncing.discard(direction)
+            self.feed(direction, b"", ts_ns)
+
+    def lose(self, direction: Direction, gap: GapRecord, *, ends_on_line_end: bool) -> None:
+        """Bytes of `direction` never reached us (the recorder fell behind): the line they
+        interrupted is reported as cut, the gap is recorded, and framing starts again at the
+        next line (a lost stretch that ended on an LF needs no skipping)."""
+        self._stats.wire_bytes[direction] += gap.lost_bytes
+        self._framers[direction].receive_data(b"")
+        for event in self._framers[direction]:
+            record = event_to_record(event, gap.ts_ns, self.conn, direction)
+            if record is not None:
+                self._count(record, event)
+                self._emit(record)
+        self._emit(gap)
+        self._framers[direction] = Framer(self._dialect, validate=False)
+        if not ends_on_line_end:
+            self._resyncing.add(direction)
+
+    def _skip_to_line_start(self, direction: Direction, data: bytes) -> bytes:
+        end = data.find(b"\n")
+        if end < 0:
+            return b""
+        self._resyncing.discard(direction)
+        return data[end + 1:]
 
     def _count(self, record: MessageRecord, event: Event) -> None:
         # Flags compared by value, not with `&`: IntFlag arithmetic builds enum members, which
