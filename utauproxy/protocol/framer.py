@@ -104,12 +104,6 @@ class Framer:
             size += len(self._big_line) + 1
         return size
 
-    def may_complete_without_lf(self, size: int) -> bool:
-        """Whether `size` more bytes holding no LF could still complete an event: a frame's
-        payload, or a line reaching max_line (so the recorder knows which chunks must be
-        framed before they are forwarded)."""
-        return self._frame is not None or self._big_line is not None or self.buffered + size > self._max_line
-
     @property
     def scanned(self) -> int:
         """Total bytes examined while searching for LF; stays linear in bytes received."""
