@@ -28,6 +28,7 @@ from utauproxy.proxy.tap import TrafficStats
 from utauproxy.records import Direction
 
 _READ_BYTES = 1 << 20
+_LOWEST_PRIORITY = 19  # os.nice() adds to the current value and stops at the lowest
 _DIRECTIONS = tuple(Direction)  # indexing, not Direction(n): an enum call per chunk adds up
 _STATUS_SECONDS = 0.1
 
@@ -72,8 +73,7 @@ def main(argv: list[str]) -> int:
     # Ctrl-C in a terminal reaches the whole process group: the recorder decides when this
     # process stops (STOP, or its end of the pipe closing), so nothing queued is lost.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if os.environ.get("EXP_CPU"): os.sched_setaffinity(0, {int(os.environ["EXP_CPU"])})
-    if os.environ.get("EXP_SCHED"): os.sched_setscheduler(0, getattr(os, os.environ["EXP_SCHED"]), os.sched_param(0))
+    _yield_to_the_forwarding()
     data_fd, status_fd = int(argv[0]), int(argv[1])
     status = StatusPipe(status_fd)
     frames = FrameReader()
@@ -101,6 +101,18 @@ def main(argv: list[str]) -> int:
         out.close()
     status.send(status_of(stats, out, done=True))
     return 0
+
+
+def _yield_to_the_forwarding() -> None:
+    """Run at the lowest priority. With a core to spare this process runs at full speed; on a
+    busy machine the scheduler lets the forwarding threads (and the peers) in first, and this
+    process catches up later from the pipe and the recorder's backlog. At the default priority
+    it kept a core when a forwarding thread woke, and the round trips through the proxy got a
+    millisecond tail (docs/benchmarks.md "The recorder's forwarding path")."""
+    try:
+        os.nice(_LOWEST_PRIORITY)
+    except (AttributeError, OSError):
+        pass  # no nice() here: the capture still works, the tail is just longer
 
 
 def _warn(status: StatusPipe, warnings: list[str], text: str) -> None:
