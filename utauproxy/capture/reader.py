@@ -1,22 +1,28 @@
 """CaptureReader: a streaming, damage-tolerant reader of .utpcap files.
 
-Memory stays around one chunk plus the delta bases. A damaged chunk is skipped and reported
-in `damage`; the reader resynchronises at the next chunk tag. Nothing but CaptureError (and
+Memory stays around two chunks (the one whose records are being read, and the next big one,
+decompressed ahead on a worker thread) plus the delta bases. A damaged chunk is skipped and
+reported in `damage`; the reader resynchronises at the next chunk tag. Nothing but CaptureError (and
 its subclasses) ever leaves this module, whatever the file holds.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import partial
 from types import TracebackType
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
+import cbor2
 import zstandard
 
-from utauproxy.capture.chunk import ChunkMeta, chunk_extent, decode_chunk
+from utauproxy.capture.chunk import ChunkExtent, ChunkMeta, chunk_extent, decode_chunk
 from utauproxy.capture.codec import CopyRecord, DeltaRecord, KeyRecord, RecordInvalid, decode_record
 from utauproxy.capture.delta import BaseCache
 from utauproxy.capture.footer import Footer, decode_footer, parse_trailer
@@ -32,12 +38,18 @@ from utauproxy.capture.layout import (
 from utauproxy.capture.limits import DEFAULT_LIMITS, ReadLimits
 from utauproxy.capture.migrate import MIGRATIONS, MigrationChain, upgrade_record
 from utauproxy.capture.preamble import read_preamble
-from utauproxy.capture.safecbor import Truncated, load_item, scan_item
+from utauproxy.capture.safecbor import Truncated, decode_checked, scan_item
 from utauproxy.capture.source import FileSource
 from utauproxy.errors import CaptureCorrupt, CaptureError
 from utauproxy.records import CaptureHeader, ConnectionRecord, ConnEvent, Record
 
 _PEEK = 4096 + 64  # a chunk's head and metadata
+# Chunks from this size are decompressed ahead on a worker thread; smaller ones are not worth
+# the thread switch (the recorder's 200 ms chunks of small messages are a few KB).
+_AHEAD_MIN = 1 << 18
+# Small chunks read ahead while looking for the next big one: at most this many, and bytes.
+_AHEAD_ITEMS = 64
+_AHEAD_BYTES = 4 << 20
 _RESYNC_HEADS = frozenset({CHUNK_HEAD, FOOTER_HEAD, TRAILER_HEAD})
 
 
@@ -103,18 +115,97 @@ class CaptureReader:
         self.skipped_unknown = 0
         self.incomplete_tail = None
         walk = _Walk(self._source.size(), BaseCache(self._limits), zstandard.ZstdDecompressor())
+        with ThreadPoolExecutor(1, thread_name_prefix="capture-read-ahead") as pool:
+            for batch in self._chunk_batches(walk, pool):
+                batch.reverse()
+                while batch:
+                    yield batch.pop()  # held by the caller alone from here
+
+    def _chunk_batches(self, walk: _Walk, pool: ThreadPoolExecutor) -> Iterator[list[Record]]:
+        """The records of every readable chunk in file order, a chunk at a time, damage
+        recorded on the way. A chunk's bytes are let go before its records are handed on (for
+        a chunk of one 64 MiB line, that is as much memory again).
+
+        While the caller works through one chunk's records, the next big chunk is verified
+        (CRC) and decompressed on `pool`'s thread (zlib and zstd let go of the GIL). That
+        work is speculative: a chunk that fails is resynchronised from exactly as before, and
+        what was read ahead of it is dropped, so records and damage come out as a plain
+        sequential walk gives them."""
         pos = self._start
+        ahead: deque[_Pending] = deque()
         while pos < walk.size:
             try:
-                pos, chunk = self._item_at(pos, walk)
+                if ahead and ahead[0].offset == pos:
+                    current = ahead.popleft()
+                else:
+                    ahead.clear()
+                    current = self._pending_item(pos, walk, pool)
+                if current.is_chunk:
+                    self._fill_ahead(ahead, current.end, walk, pool)
+                end, chunk = current.end, current.result()
             except CaptureCorrupt as exc:
+                ahead.clear()
                 end = self._resync(pos, walk.size, str(exc))
                 if isinstance(exc, _ItemIncomplete) and end == walk.size:
                     self.incomplete_tail = pos
                 pos = end
                 continue
+            pos = end
+            del current
             if chunk is not None:
-                yield from self._chunk_records(chunk, walk)
+                batch = list(self._chunk_records(chunk, walk))
+                del chunk
+                yield batch
+
+    def _fill_ahead(self, ahead: deque[_Pending], pos: int, walk: _Walk, pool: ThreadPoolExecutor) -> None:
+        """Read the chunks after `pos` into `ahead` until a big one is on its way to the
+        worker (small chunks, typically of control lines, often come between audio-carrying
+        ones), within a bound on how many chunks and bytes are held."""
+        if any(item.started for item in ahead):
+            return
+        held = 0
+        for queued in ahead:
+            held += queued.end - queued.offset
+            pos = queued.end
+        while len(ahead) < _AHEAD_ITEMS and held < _AHEAD_BYTES:
+            item = self._read_ahead(pos, walk, pool)
+            if item is None:
+                return
+            ahead.append(item)
+            if item.started:
+                return
+            held += item.end - item.offset
+            pos = item.end
+
+    def _pending_item(self, pos: int, walk: _Walk, pool: ThreadPoolExecutor, head: bytes | None = None) -> _Pending:
+        """The item at `pos`, located and read; a big chunk's verification and decompression
+        are handed to `pool` at once, a small one's wait for `result()`."""
+        if head is None:
+            head = self._source.read_at(pos, _PEEK)
+        if not head.startswith(CHUNK_HEAD):
+            end, _ = self._item_at(pos, walk, head)
+            return _Pending(pos, end, None)
+        item, extent = self._chunk_item(pos, head)
+        if extent.end < _AHEAD_MIN:
+            return _Pending(pos, pos + extent.end, partial(self._decoded, pos, item, extent, walk.decompressor))
+        # The worker has a decompressor of its own: zstd contexts are not to be shared
+        # between threads, and a small chunk may be decompressed here meanwhile.
+        work = pool.submit(self._decoded, pos, item, extent, walk.ahead_decompressor)
+        return _Pending(pos, pos + extent.end, work)
+
+    def _read_ahead(self, pos: int, walk: _Walk, pool: ThreadPoolExecutor) -> _Pending | None:
+        """The chunk at `pos` read and, if big, started early; or None when there is none to
+        read ahead: the end of the file, another kind of item, or anything wrong (the walk
+        meets it again when it gets there, and reports it in order)."""
+        if pos >= walk.size:
+            return None
+        try:
+            head = self._source.read_at(pos, _PEEK)
+            if not head.startswith(CHUNK_HEAD):
+                return None
+            return self._pending_item(pos, walk, pool, head)
+        except CaptureError:
+            return None
 
     def follow(self, *, poll_s: float = 0.5, sleep: Callable[[float], None] = time.sleep) -> Iterator[Record]:
         """Every record of a capture that is still being written, as it appears, until the
@@ -157,11 +248,13 @@ class CaptureReader:
 
     # --- items -----------------------------------------------------------------------------
 
-    def _item_at(self, pos: int, walk: _Walk) -> tuple[int, _Chunk | None]:
+    def _item_at(self, pos: int, walk: _Walk, head: bytes | None = None) -> tuple[int, _Chunk | None]:
         """The end of the item at `pos` and, for a chunk, its verified content."""
-        head = self._source.read_at(pos, _PEEK)
+        if head is None:
+            head = self._source.read_at(pos, _PEEK)
         if head.startswith(CHUNK_HEAD):
-            return self._chunk_at(pos, head, walk)
+            item, extent = self._chunk_item(pos, head)
+            return pos + extent.end, self._decoded(pos, item, extent, walk.decompressor)
         if len(head) >= 5 and head[0] == 0xDA:
             tag = int.from_bytes(head[1:5], "big")
             if tag & TAG_FAMILY_MASK == TAG_FAMILY:
@@ -171,7 +264,8 @@ class CaptureReader:
             raise _ItemIncomplete("the file ends inside an item")
         raise CaptureCorrupt("no capture item here")
 
-    def _chunk_at(self, pos: int, head: bytes, walk: _Walk) -> tuple[int, _Chunk]:
+    def _chunk_item(self, pos: int, head: bytes) -> tuple[bytes, ChunkExtent]:
+        """The bytes of the chunk item at `pos` (`head`: its first bytes) and its layout."""
         data = head
         while True:
             try:
@@ -180,8 +274,20 @@ class CaptureReader:
             except Truncated as need:
                 data = self._read_more(pos, data, need.needed)
         item = data[: extent.end] if len(data) >= extent.end else self._read_exactly(pos, extent.end)
-        meta, records = decode_chunk(item, extent, self._limits, walk.decompressor)
-        return pos + extent.end, _Chunk(pos, extent.end, meta, records)
+        return item, extent
+
+    def _decoded(self, pos: int, item: bytes, extent: ChunkExtent,
+                 decompressor: zstandard.ZstdDecompressor) -> _Chunk:
+        """A chunk item verified and decompressed (touches neither the file nor the reader's
+        state, so it may run on another thread)."""
+        # decode_chunk only slices the item and hands the slices to zlib, cbor2 and zstd, which
+        # take any buffer: given a memoryview, the compressed payload is not copied out of it
+        # (~50 MB less to allocate and copy for a chunk holding a 64 MiB line).
+        view = cast(bytes, memoryview(item))
+        meta, records = decode_chunk(view, extent, self._limits, decompressor)
+        if not isinstance(records, bytes):  # a stored chunk: its records are a slice of `view`
+            records = bytes(records)
+        return _Chunk(pos, extent.end, meta, records)
 
     def _tagged_length(self, pos: int, head: bytes) -> int:
         data = head
@@ -234,10 +340,11 @@ class CaptureReader:
 
     def _chunk_records(self, chunk: _Chunk, walk: _Walk) -> Iterator[Record]:
         data, pos, index = chunk.records, 0, 0
+        stream = io.BytesIO(data)  # shares `data` (read only): see _load_item
         budget = self._limits.max_chunk_bytes - len(data)  # what deltas may still expand to
         while pos < len(data):
             try:
-                value, pos = load_item(data, pos, max_bytes=len(data) - pos, max_depth=self._limits.max_depth)
+                value, pos = self._load_item(data, stream, pos)
             except CaptureCorrupt as exc:
                 self._record_damage(chunk, index, f"{exc}; the rest of the chunk is lost")
                 return
@@ -249,6 +356,26 @@ class CaptureReader:
             index += 1
             if record is not None:
                 yield record
+
+    def _load_item(self, data: bytes, stream: io.BytesIO, pos: int) -> tuple[Any, int]:
+        """`safecbor.load_item(data, pos)`, without its copy of the item: cbor2 reads the
+        item where it lies in the chunk, through `stream` (a BytesIO over `data`), so a 64 MiB
+        message is copied once (into the record) instead of twice. The item is checked by
+        `scan_item` first, as load_item does; should cbor2 fail or end anywhere but where the
+        scan says the item ends, the item is decoded again by load_item's own means, so the
+        value or the error is always load_item's."""
+        depth = self._limits.max_depth
+        end = scan_item(data, pos, max_bytes=len(data) - pos, max_depth=depth)
+        stream.seek(pos)
+        try:
+            decoder = cbor2.CBORDecoder(stream, max_depth=depth + 1, allow_indefinite=False,
+                                        strict_hashable_types=True)
+            value = decoder.decode()
+            if stream.tell() == end:
+                return value, end
+        except Exception:  # noqa: BLE001, S110 - decided below, by load_item's means
+            pass
+        return decode_checked(data, pos, end, max_depth=depth), end
 
     def _resolve(self, value: Any, bases: BaseCache, budget: int) -> tuple[Record | None, int]:
         """The record an array stands for (None for internal and unknown ones), updating the
@@ -305,6 +432,7 @@ class _Walk:
     size: int
     bases: BaseCache
     decompressor: zstandard.ZstdDecompressor
+    ahead_decompressor: zstandard.ZstdDecompressor = field(default_factory=zstandard.ZstdDecompressor)
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,6 +441,33 @@ class _Chunk:
     length: int
     meta: ChunkMeta
     records: bytes
+
+
+class _Pending:
+    """An item located and read: `end` is where the next one starts; `result()` gives the
+    chunk (None for other items) or raises what verifying it raised."""
+
+    __slots__ = ("_work", "end", "offset")
+
+    def __init__(self, offset: int, end: int, work: Future[_Chunk] | Callable[[], _Chunk] | None) -> None:
+        self.offset = offset
+        self.end = end
+        self._work = work
+
+    @property
+    def is_chunk(self) -> bool:
+        return self._work is not None
+
+    @property
+    def started(self) -> bool:
+        """Handed to the worker thread (rather than left to `result()`)."""
+        return isinstance(self._work, Future)
+
+    def result(self) -> _Chunk | None:
+        work = self._work
+        if work is None:
+            return None
+        return work.result() if isinstance(work, Future) else work()
 
 
 def read_records(path: str | os.PathLike[str], *, limits: ReadLimits = DEFAULT_LIMITS) -> Iterator[Record]:

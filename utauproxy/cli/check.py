@@ -27,6 +27,7 @@ from utauproxy.cli.reading import (
     warn_damage,
     with_progress,
 )
+from utauproxy.inspect.ahead import with_audio_ahead
 from utauproxy.inspect.fmt import Paint
 from utauproxy.inspect.memtune import keep_freed_heap
 from utauproxy.inspect.recorded_protocol import recorded_protocol
@@ -123,7 +124,7 @@ def check(capture: Path, version: str | None, skip: frozenset[str], ping_interva
             ping_interval_s=ping_interval or _declared_ping_interval(reader.header.extra),
             end_grace_s=end_grace,
         )
-        records = with_progress(reader.records(), footer_records(reader), "checking")
+        records = with_progress(with_audio_ahead(reader.records()), footer_records(reader), "checking")
         report = check_records(records, options, reader.header)
         warn_damage(reader)
         damaged = bool(reader.damage)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from utauproxy.cli.reading import (
     warn_damage,
     with_progress,
 )
+from utauproxy.inspect.ahead import with_audio_ahead
 from utauproxy.inspect.decode import decode_records, dialect_of
 from utauproxy.inspect.filters import DIRECTION_NAMES, LineFilter
 from utauproxy.inspect.fmt import plain
@@ -54,7 +55,7 @@ def follow_records(path: Path, poll_s: float = _DEFAULT_POLL_S) -> Iterator[Reco
 # -- the command -----------------------------------------------------------------------------
 
 
-def _records(path: Path, follow: bool, poll_s: float) -> tuple[Any, Iterator[Record]]:
+def _records(path: Path, follow: bool, poll_s: float, audio_ahead: bool) -> tuple[Any, Iterator[Record]]:
     if follow:
         with CaptureReader.open(path) as reader:
             header = reader.header
@@ -63,7 +64,7 @@ def _records(path: Path, follow: bool, poll_s: float) -> tuple[Any, Iterator[Rec
 
     def records() -> Iterator[Record]:
         with reader:
-            yield from reader.records()
+            yield from with_audio_ahead(reader.records()) if audio_ahead else reader.records()
             warn_damage(reader)
 
     return reader.header, records()
@@ -102,7 +103,9 @@ def show(capture: Path, kinds: tuple[str, ...], direction: str | None, conns: tu
     if raw and as_json:
         raise click.UsageError("--raw and --json are exclusive")
     line_filter = LineFilter.build(kinds, direction, conns, since, until)
-    header, records = _records(capture, follow, poll_s)
+    # Every audio line is summarised (and its audio verified) only when nothing is filtered.
+    audio_ahead = not raw and line_filter == LineFilter()
+    header, records = _records(capture, follow, poll_s, audio_ahead)
     stdout = sys.stdout
     paint = plain if raw or as_json else terminal_paint(use_colour(stdout, colour))
     timeline = Timeline(dialect_of(header), paint)
@@ -124,6 +127,10 @@ def show(capture: Path, kinds: tuple[str, ...], direction: str | None, conns: tu
             raise
     except BrokenPipeError:
         _quiet_broken_pipe()
+    finally:
+        # Stopped early (`| head`, Ctrl-C): let the reading threads go now, not at exit.
+        if isinstance(records, Generator):
+            records.close()
 
 
 def _quiet_broken_pipe() -> None:

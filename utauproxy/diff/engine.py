@@ -22,6 +22,7 @@ from pathlib import Path
 from utauproxy.capture.reader import CaptureReader
 from utauproxy.diff.align import Aligned, ConnectionPair, align_captures
 from utauproxy.diff.audio import AudioVerdict, compare_audio
+from utauproxy.diff.facts import FactsCache
 from utauproxy.diff.findings import ABSENT, Finding
 from utauproxy.diff.pairs import PairComparer, PairResult, compare_pings
 from utauproxy.diff.payload import PayloadComparer
@@ -38,16 +39,19 @@ from utauproxy.diff.redacted import comparable_pair
 from utauproxy.diff.reread import Job, run_jobs
 from utauproxy.diff.rules import DiffOptions, PathFilter
 from utauproxy.diff.summary import AudioInfo, CaptureSummary, Summarizer
+from utauproxy.inspect.ahead import with_audio_ahead
 from utauproxy.inspect.decode import dialect_of
 from utauproxy.protocol.audio import decode_audio_payload
 from utauproxy.protocol.header import split_line
 from utauproxy.records import Direction
 
 
-def summarize_capture(path: Path) -> tuple[CaptureSummary, int]:
-    """Pass 1 over one file: its summary and how many damaged bytes the reader skipped."""
+def summarize_capture(path: Path, facts: FactsCache | None = None) -> tuple[CaptureSummary, int]:
+    """Pass 1 over one file: its summary and how many damaged bytes the reader skipped.
+    `facts`: payload facts shared with the summary of the other capture (facts.py)."""
     with CaptureReader.open(path) as reader:
-        summary = Summarizer(path.name, reader.header).add_all(reader.records(), dialect_of(reader.header))
+        summarizer = Summarizer(path.name, reader.header, facts)
+        summary = summarizer.add_all(with_audio_ahead(reader.records()), dialect_of(reader.header))
         damaged = sum(damage.length for damage in reader.damage)
     return summary, damaged
 
@@ -59,8 +63,9 @@ def diff_captures(path_a: str | os.PathLike[str], path_b: str | os.PathLike[str]
     options = options or DiffOptions()
     # A redacted capture is compared with the other side redacted the same way (diff/redacted.py).
     with comparable_pair(Path(path_a), Path(path_b)) as (first, second):
-        a, damaged_a = summarize_capture(first)
-        b, damaged_b = summarize_capture(second)
+        facts = FactsCache()  # what B has in common with A is worked out once
+        a, damaged_a = summarize_capture(first, facts)
+        b, damaged_b = summarize_capture(second, facts)
         report = DiffReport(_side(a, damaged_a), _side(b, damaged_b), strict=tuple(sorted(options.strict)),
                             ignored_paths=options.ignore_paths)
         _Diff(a, b, first, second, options, report).run()

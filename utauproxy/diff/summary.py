@@ -16,24 +16,18 @@ from typing import Any
 
 import xxhash
 
-from utauproxy.diff.canon import (
-    Canonicalizer,
-    HashRef,
-    components,
-    format_digest,
-    normalize_hash,
-)
+from utauproxy.diff.canon import HashRef, normalize_hash
+from utauproxy.diff.facts import FactsCache, FactsKey, PayloadFacts, Slot, payload_facts
 from utauproxy.diff.profile import ProtocolProfile
-from utauproxy.inspect.audio import audio_digest
 from utauproxy.inspect.decode import (
     DecodedMessage,
     LongLine,
     OtherRecord,
     decode_records,
+    revalidate,
 )
-from utauproxy.protocol.audio import decode_audio_payload
 from utauproxy.protocol.events import AudioFrame, Dialect, Malformed, Message
-from utauproxy.protocol.header import HeaderType
+from utauproxy.protocol.header import MAX_HEADER_LEN, HeaderType
 from utauproxy.protocol.version import VersionDetector, VersionGuess
 from utauproxy.records import (
     CaptureHeader,
@@ -44,6 +38,12 @@ from utauproxy.records import (
     Record,
 )
 from utauproxy.replay.script import Role
+
+# Lines above this are parsed only when their payload is new (see `Summarizer._settled`):
+# ~145 KB USTX resends and tens-of-MB audio lines.
+LAZY_ABOVE = 1 << 16
+# Audio payloads the version detector decodes to check their hashes (each line has one or more).
+_DETECTOR_AUDIO_CHECKS = 4
 
 
 @dataclass(slots=True)
@@ -93,22 +93,6 @@ class AudioInfo:
     codec: str
 
 
-@dataclass(frozen=True, slots=True)
-class Slot:
-    """Where the layout puts the audio of a hash: the part's track and time span."""
-
-    track: Any
-    start_ms: Any
-    end_ms: Any
-
-    def render(self) -> str:
-        return f"part on track {self.track}, {_ms(self.start_ms)}–{_ms(self.end_ms)} ms"
-
-
-def _ms(value: Any) -> str:
-    return f"{value:g}" if isinstance(value, int | float) else str(value)
-
-
 @dataclass(slots=True)
 class CaptureSummary:
     name: str
@@ -133,19 +117,51 @@ class _Conn:
 class Summarizer:
     """Feed `decode_records` items with `add`; read `summary` at the end."""
 
-    def __init__(self, name: str, header: CaptureHeader | None = None) -> None:
+    def __init__(self, name: str, header: CaptureHeader | None = None, facts: FactsCache | None = None) -> None:
+        """`facts`: payload facts to share with another Summarizer (the other capture of a
+        diff); by default this summarizer's own."""
         self.summary = CaptureSummary(name, header)
         self._conns: dict[int, _Conn] = {}
-        self._detector = VersionDetector()
+        self._detector = VersionDetector(max_audio_checks=_DETECTOR_AUDIO_CHECKS)
+        self._facts = facts if facts is not None else FactsCache()
+        self._audio_lines = 0  # updateAudio lines seen
+        self._last_key: tuple[bytes, Direction, FactsKey] | None = None
 
     def add_all(self, records: Iterable[Record], dialect: Dialect = Dialect.AUTO) -> CaptureSummary:
-        for item in decode_records(records, dialect):
+        for item in decode_records(records, dialect, lazy_above=LAZY_ABOVE):
             if isinstance(item, OtherRecord):
                 self._other(item.record)
             else:
-                self._message(item)
+                self._message(self._settled(item, dialect))
         self.summary.version = self._detector.result()
         return self.summary
+
+    def _settled(self, item: DecodedMessage, dialect: Dialect) -> DecodedMessage:
+        """`item` validated, unless its payload's facts are known: then the payload was valid
+        JSON before and is again (the same bytes), and only the header checks the framer
+        makes can still fail, so a line the framer accepts is not parsed for nothing."""
+        event = item.event
+        if item.validated or not isinstance(event, Message):
+            return item
+        if event.header.kind == "updateAudio":
+            # The version detector parses the first audio lines to check their hashes: give
+            # it those validated (a big line's JSON comes cheaper from the validation).
+            self._audio_lines += 1
+            if self._audio_lines <= _DETECTOR_AUDIO_CHECKS:
+                return revalidate(item, dialect)
+        if _header_valid(event) and self._facts.get(self._facts_key(event, item.direction)) is not None:
+            return item
+        return revalidate(item, dialect)
+
+    def _facts_key(self, event: Message, direction: Direction) -> FactsKey:
+        """`facts_key`, remembered for the line at hand (asked for twice, and a big line's
+        hash reads all of its bytes)."""
+        last = self._last_key
+        if last is not None and last[0] is event.raw and last[1] is direction:
+            return last[2]
+        key = facts_key(event, direction)
+        self._last_key = (event.raw, direction, key)
+        return key
 
     # -- records ----------------------------------------------------------------------------
 
@@ -204,66 +220,68 @@ class Summarizer:
         role, label, answers = _classify(state, event, position)
         message = MessageSummary(item.index, position, item.direction, ts, label, role,
                                  len(event.raw), fingerprint=0, request_id=header.id, answers=answers)
-        payload = event.payload  # a copy of the line's tail: taken once
-        try:
-            value = event.json() if payload else None
-        except ValueError:
-            message.parsed = False
-            message.fingerprint = xxhash.xxh3_64_intdigest(payload)
-            return message
-        self._fingerprint(message, value, payload)
-        if role is Role.RESPONSE:
-            profile.observe_response(value)
-        elif label == "request:init" and item.direction is Direction.OU_TO_PLUGIN:
-            profile.observe_init(value)
-        elif label == "notification:updateTracks":
-            profile.observe_tracks(value)
+        key = self._facts_key(event, item.direction)
+        facts = self._facts.get(key)
+        if facts is None:
+            payload = event.payload  # a copy of the line's tail: taken once, for new payloads only
+            try:
+                value = event.json() if payload else None
+            except ValueError:
+                message.parsed = False
+                message.fingerprint = xxhash.xxh3_64_intdigest(payload)
+                return message
+            facts = payload_facts(value, payload, label, role, item.direction)
+            self._facts.put(key, facts)
+        self._apply(message, facts)
         return message
 
-    def _fingerprint(self, message: MessageSummary, value: Any, payload: bytes) -> None:
-        canon = Canonicalizer()
-        message.fingerprint = canon.digest(value)
-        message.components = components(value)
-        message.refs = tuple(canon.refs)
-        for ref in canon.refs:
-            if ref.path != "audios":
-                self.summary.profile.observe_hash_text(ref.path, ref.text)
-        message.audio_only = isinstance(value, dict) and list(value) == ["audios"]
-        if canon.audio_keys:
-            # Order-free: OpenUtau sends the entries in whatever order its dictionary holds.
-            encoded = sorted(xxhash.xxh3_64_intdigest(b64.encode("ascii", "replace"))
-                             for _, b64 in canon.audio_keys)
-            message.encoded_digest = xxhash.xxh3_64_intdigest(repr(encoded).encode()) or 1
-            for key, b64 in canon.audio_keys:
-                self._audio_entry(message.index, key, b64)
-        else:
-            message.format_digest = format_digest(payload)
-        if message.label == "request:updatePartLayout" and isinstance(value, dict):
-            self._file_slots(value.get("parts"))
-
-    def _audio_entry(self, index: int, key: str, b64: str) -> None:
-        value = normalize_hash(key)
-        if value is None:
-            return
-        # A digest, decoded once per distinct payload and streamed (never 64 MiB of samples).
-        digest = audio_digest(b64)
-        if isinstance(digest, str):
-            self.summary.undecodable_audio += 1
-            return
-        if value not in self.summary.audio:
-            self.summary.audio[value] = AudioInfo(index, key, digest.xxh3_64, digest.samples_len, digest.codec)
-        self.summary.profile.observe_audio_digest(key, digest, lambda: decode_audio_payload(b64).samples)
+    def _apply(self, message: MessageSummary, facts: PayloadFacts) -> None:
+        message.fingerprint = facts.fingerprint
+        message.components = facts.components
+        message.refs = facts.refs
+        message.audio_only = facts.audio_only
+        message.encoded_digest = facts.encoded_digest
+        message.format_digest = facts.format_digest
+        summary = self.summary
+        for entry in facts.audio:
+            digest = entry.digest
+            if digest is None:
+                summary.undecodable_audio += 1
+            elif entry.value not in summary.audio:
+                summary.audio[entry.value] = AudioInfo(message.index, entry.key, digest.xxh3_64,
+                                                       digest.samples_len, digest.codec)
+        for value, slot in facts.slots:
+            summary.slots.setdefault(value, slot)
+        for feature, form in facts.notes:
+            summary.profile.note(feature, form)
 
     def _file_audio(self, value: int, index: int, key: str | None, samples: bytes, codec: str) -> None:
         if value not in self.summary.audio:
             digest = xxhash.xxh3_64_intdigest(samples)
             self.summary.audio[value] = AudioInfo(index, key, digest, len(samples), codec)
 
-    def _file_slots(self, parts: Any) -> None:
-        for part in parts if isinstance(parts, list) else ():
-            if isinstance(part, dict) and (value := normalize_hash(part.get("audioHash"))) is not None:
-                self.summary.slots.setdefault(
-                    value, Slot(part.get("trackNo"), part.get("startMs"), part.get("endMs")))
+
+def facts_key(event: Message, direction: Direction) -> FactsKey:
+    """The FactsCache key of a line's payload. The payload is taken without copying it
+    (`Message.payload` is a slice): the bytes after the first space of the header."""
+    raw = event.raw
+    sep = raw.find(b" ", 0, MAX_HEADER_LEN + 1)
+    payload = memoryview(raw)[sep + 1 :] if sep >= 0 else memoryview(b"")
+    return FactsCache.key(payload, event.header.type, event.header.kind, direction)
+
+
+def _header_valid(event: Message) -> bool:
+    """The framer's checks of a header whose payload is known to be valid (framer.py
+    `_validated`): a request names its kind, and the header is UTF-8."""
+    header = event.header
+    if header.type is HeaderType.REQUEST and header.kind is None:
+        return False
+    sep = event.raw.find(b" ", 0, MAX_HEADER_LEN + 1)
+    try:
+        event.raw[:sep].decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _classify(state: _Conn, event: Message, position: int) -> tuple[Role, str, int | None]:

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections import OrderedDict
+import threading
+from collections import OrderedDict, deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+import pybase64
 import xxhash
 import zstandard
 
@@ -28,9 +31,13 @@ from utauproxy.protocol.events import AudioFrame
 _ZSTD_HEADER_B64 = 24  # base64 characters holding a zstd frame header's 18 bytes
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 # Digests of payloads seen lately, by a hash of their text: OpenUtau resends the same audio
-# (every part on each render request, DESIGN.md §4), and decoding 64 MiB of it costs ~0.2 s.
-_DIGESTS_KEPT = 256
+# (every part on each render request, DESIGN.md §4), and decoding 64 MiB of it costs ~0.1 s.
+# An entry is ~200 bytes: this is every distinct payload of a long session.
+_DIGESTS_KEPT = 4096
 _digests: OrderedDict[tuple[int, int], AudioDigest | str] = OrderedDict()
+_lock = threading.Lock()  # the cache is shared with DigestsAhead's threads
+_STARTED_KEPT = 1024  # digests done ahead and not (yet) asked for
+_ahead: DigestsAhead | None = None  # the one started, while it is
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,10 +67,14 @@ class AudioCheck:
 
 
 def _zstd_content_size_declared(b64: str) -> bool | None:
-    try:
-        head = base64.b64decode(b64[:_ZSTD_HEADER_B64])
-    except (binascii.Error, ValueError):
-        return None
+    prefix = b64[:_ZSTD_HEADER_B64]
+    try:  # strictly valid base64 decodes the same either way; the rest as it always did
+        head = pybase64.b64decode(prefix, validate=True)
+    except ValueError:
+        try:
+            head = base64.b64decode(prefix)
+        except (binascii.Error, ValueError):
+            return None
     if not head.startswith(_ZSTD_MAGIC):
         return None
     try:
@@ -86,22 +97,98 @@ def check_audio_value(key: str, value: Any) -> AudioCheck:
 
 def audio_digest(value: str) -> AudioDigest | str:
     """The digest of an `updateAudio` value, or the reason it cannot be decoded (the
-    ValueError's text). Each distinct payload is decoded once per process: the cache is
-    small and keyed by a 128-bit hash of the text."""
+    ValueError's text). Each distinct payload is decoded once per process (the cache is keyed
+    by a 128-bit hash of the text), ahead of time when a DigestsAhead has started it."""
     text = value.encode("utf-8", "surrogatepass")
-    key = (xxhash.xxh3_128_intdigest(text), len(text))
-    found = _digests.get(key)
-    if found is not None:
-        _digests.move_to_end(key)
-        return found
-    try:
-        digest: AudioDigest | str = digest_audio_payload(value)
-    except ValueError as exc:
-        digest = str(exc)
-    _digests[key] = digest
-    if len(_digests) > _DIGESTS_KEPT:
-        _digests.popitem(last=False)
+    key = _key(text)
+    with _lock:
+        found = _digests.get(key)
+        if found is not None:
+            _digests.move_to_end(key)
+            return found
+    started = _ahead.take(key) if _ahead is not None else None
+    digest: AudioDigest | str | None = started.result() if started is not None else None
+    if digest is None:  # not started, or it failed: its error is worded from the text as given
+        try:
+            digest = digest_audio_payload(value)
+        except ValueError as exc:
+            digest = str(exc)
+    _keep(key, digest)
     return digest
+
+
+def _key(text: bytes | memoryview) -> tuple[int, int]:
+    return xxhash.xxh3_128_intdigest(text), len(text)
+
+
+def _keep(key: tuple[int, int], digest: AudioDigest | str) -> None:
+    with _lock:
+        _digests[key] = digest
+        if len(_digests) > _DIGESTS_KEPT:
+            _digests.popitem(last=False)
+
+
+class DigestsAhead:
+    """Audio digests worked out on worker threads before `audio_digest` asks for them (base64,
+    zstd and xxhash let go of the GIL, so they run beside the main thread). A context
+    manager: while it is open, `audio_digest` takes what it started; on leaving, what has not
+    started is dropped. Only a few digests are in flight at a time, so a reader that never
+    asks for them (a filtered view) cannot pile them up."""
+
+    def __init__(self, threads: int = 2, in_flight: int = 4) -> None:
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="audio-digest")
+        self._in_flight = in_flight
+        self._started: OrderedDict[tuple[int, int], Future[AudioDigest | None]] = OrderedDict()
+        self._running: deque[Future[AudioDigest | None]] = deque()  # in start order
+
+    def __enter__(self) -> DigestsAhead:
+        global _ahead
+        _ahead = self
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        global _ahead
+        _ahead = None
+        with _lock:
+            for future in self._started.values():
+                future.cancel()
+            self._started.clear()
+            self._running.clear()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def start(self, text: bytes | memoryview) -> None:
+        """Start the digest of an updateAudio value given as the base64 bytes of the line
+        (the key is the same as for the decoded string: the text is ASCII)."""
+        key = _key(text)
+        with _lock:
+            if key in _digests or key in self._started:
+                return
+            running = self._running
+            while running and running[0].done():
+                running.popleft()
+            if len(running) >= self._in_flight:
+                return  # enough on the way; this one is decoded when asked for
+            if len(self._started) >= _STARTED_KEPT:  # never asked for (a line left out)
+                self._started.popitem(last=False)
+            future = self._pool.submit(_digest_or_none, text)
+            self._started[key] = future
+            running.append(future)
+
+    def take(self, key: tuple[int, int]) -> Future[AudioDigest | None] | None:
+        """The digest started for `key`, if any (None too when it had not begun: the
+        caller is better off decoding it at once than waiting in the queue)."""
+        with _lock:
+            future = self._started.pop(key, None)
+        if future is None or future.cancel():
+            return None
+        return future
+
+
+def _digest_or_none(text: bytes | memoryview) -> AudioDigest | None:
+    try:
+        return digest_audio_payload(text)
+    except ValueError:
+        return None
 
 
 def check_frame(frame: AudioFrame) -> AudioCheck:

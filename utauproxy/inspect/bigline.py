@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import pybase64
 import xxhash
 
 from utauproxy.protocol.events import Dialect, Message
@@ -27,9 +28,10 @@ LONG_STRING = 1 << 16  # string literals at least this long are put aside
 _BASE64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
 _BASE64_MASK = bytes(1 if byte in _BASE64 else 0 for byte in range(256))  # 0: not base64
 _BACKSLASH = 0x5C
+_CHECK_PIECE = 1 << 16  # bytes checked at a time by _only_base64 (a multiple of 4)
 _NONCE = os.urandom(8).hex()
 # Long strings already found to be pure base64, by a 128-bit hash and length: OpenUtau resends
-# the same audio, and the check is the costliest step left (~25 ms per 64 MiB).
+# the same audio, and the check reads every byte (~7 ms per 64 MiB).
 _KNOWN_KEPT = 1024
 _KNOWN_BASE64: dict[tuple[int, int], None] = {}
 
@@ -71,9 +73,10 @@ def validated_big_line(raw: bytes, *, terminated: bool, dialect: Dialect) -> Mes
     return message
 
 
-def _long_strings(raw: bytes, start: int) -> list[tuple[int, int]]:
-    """(start, end) of the contents of each long, pure-base64 string literal after `start`."""
-    candidates: list[tuple[int, int]] = []
+def plain_strings(raw: bytes, start: int, min_length: int) -> list[tuple[int, int]]:
+    """(start, end) of the contents of each string literal after `start` that is at least
+    `min_length` bytes long and has no escape: its bytes are its text's UTF-8 encoding."""
+    found: list[tuple[int, int]] = []
     pos = start
     while True:
         opening = raw.find(b'"', pos)
@@ -84,22 +87,43 @@ def _long_strings(raw: bytes, start: int) -> list[tuple[int, int]]:
             closing = raw.find(b'"', closing + 1)
         if closing < 0:
             break  # unterminated: not JSON, the framer will say so
-        if closing - opening - 1 >= LONG_STRING and raw.find(b"\\", opening + 1, closing) < 0:
-            candidates.append((opening + 1, closing))
+        if closing - opening - 1 >= min_length and raw.find(b"\\", opening + 1, closing) < 0:
+            found.append((opening + 1, closing))
         pos = closing + 1
+    return found
+
+
+def _long_strings(raw: bytes, start: int) -> list[tuple[int, int]]:
+    """(start, end) of the contents of each long, pure-base64 string literal after `start`."""
+    candidates = plain_strings(raw, start, LONG_STRING)
     if not candidates:
         return []
     view = memoryview(raw)
     keys = [(xxhash.xxh3_128_intdigest(view[a:b]), b - a) for a, b in candidates]
     if all(key in _KNOWN_BASE64 for key in keys):
         return candidates  # the same audio again: checked when it was first seen
-    mask = raw.translate(_BASE64_MASK)  # one pass, then a memchr per string
     spans = []
     for (a, b), key in zip(candidates, keys):
-        if mask.find(0, a, b) < 0:
+        if _only_base64(view[a:b]):
             spans.append((a, b))
             _remember(key)
     return spans
+
+
+def _only_base64(text: memoryview) -> bool:
+    """Whether every byte of `text` is one of the 65 base64 characters. A piece that strict
+    base64 decoding accepts is made of them only (pybase64 accepts a subset of what strict
+    binascii does, which rejects anything outside the alphabet); a piece it rejects (a
+    length not a multiple of 4, padding inside) is looked at byte by byte. Small pieces keep
+    the throwaway output in the cache: ~10 GB/s, against ~1 GB/s for `bytes.translate`."""
+    for start in range(0, len(text), _CHECK_PIECE):
+        piece = text[start : start + _CHECK_PIECE]
+        try:
+            pybase64.b64decode(piece, validate=True)
+        except ValueError:
+            if bytes(piece).translate(_BASE64_MASK).find(0) >= 0:
+                return False
+    return True
 
 
 def _remember(key: tuple[int, int]) -> None:

@@ -79,6 +79,9 @@ class Timeline:
         self._paint = paint
         self._tracker = RequestTracker()
         self._summarizer = Summarizer(paint)
+        # The lazily decoded message being rendered and its validated twin: rendering asks
+        # twice (type, then summary), and validating a 64 MiB line costs ~20 ms.
+        self._last_validated: tuple[DecodedMessage, DecodedMessage] | None = None
 
     def lines(self, items: Iterable[Decoded]) -> Iterator[TimelineLine]:
         """Every item as a line, in order; requests and responses are matched on the way."""
@@ -118,18 +121,34 @@ class Timeline:
         item = line.item
         if isinstance(item, OtherRecord):
             return describe_other(item.record).summary
-        return self._summarizer.summarize(revalidate(item, self._dialect), line.answer)
+        return self._summarizer.summarize(self._validated(item), line.answer)
+
+    def _validated(self, item: DecodedMessage) -> DecodedMessage:
+        if item.validated:
+            return item
+        last = self._last_validated
+        if last is not None and last[0] is item:
+            return last[1]
+        checked = revalidate(item, self._dialect)
+        self._last_validated = (item, checked)
+        return checked
 
     def _shown_type(self, line: TimelineLine) -> str:
         """The line's type once its payload is validated (a lazily decoded big line may turn
         out malformed)."""
         item = line.item
         if isinstance(item, DecodedMessage) and not item.validated:
-            return _message_type(revalidate(item, self._dialect))
+            return _message_type(self._validated(item))
         return line.type
 
     def render(self, line: TimelineLine) -> str:
         """The line as text (colour through the Paint given at construction)."""
+        try:
+            return self._render(line)
+        finally:
+            self._last_validated = None  # a big line's validated payload is not kept around
+
+    def _render(self, line: TimelineLine) -> str:
         paint = self._paint
         conn = f"#{line.conn}" if line.conn is not None else ""
         if line.direction is None:
@@ -148,6 +167,12 @@ class Timeline:
     def as_json(self, line: TimelineLine) -> dict[str, Any]:
         """The line as one JSON object (`show --json`; build the Timeline with `plain` so
         the summary text carries no terminal styling)."""
+        try:
+            return self._as_json(line)
+        finally:
+            self._last_validated = None
+
+    def _as_json(self, line: TimelineLine) -> dict[str, Any]:
         summary = self.summary(line)
         return {
             "index": line.index,

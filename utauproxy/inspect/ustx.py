@@ -18,7 +18,9 @@ import yaml
 from utauproxy.inspect.ustx_scan import scan_ustx
 
 MAX_PARSED_BYTES = 64 << 20
-_CACHE_SIZE = 64
+# Summaries are ~200 bytes: enough for every distinct project of a long session, so a project
+# that comes back (an undo, a session recorded again) is not scanned twice.
+_CACHE_SIZE = 4096
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
