@@ -38,13 +38,14 @@ def utauproxy_cmd(*args: str) -> list[str]:
     return python_cmd("-m", "utauproxy", *args)
 
 
-def start(cmd: Sequence[str], log: Path, *, stdout: int | None = None) -> subprocess.Popen[bytes]:
+def start(cmd: Sequence[str], log: Path, *, stdout: int | None = None,
+          env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     """Start `cmd` in its own process group with stderr (and stdout unless piped) in `log`."""
     out = open(log, "ab")  # noqa: SIM115 - closed by the child's end; the handle is inherited
     try:
         return subprocess.Popen(list(cmd), stdout=stdout if stdout is not None else out,
                                 stderr=out, stdin=subprocess.DEVNULL, cwd=REPO,
-                                start_new_session=True)
+                                start_new_session=True, env=env)
     finally:
         out.close()
 
