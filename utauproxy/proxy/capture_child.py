@@ -1,5 +1,5 @@
 """The recorder's capture process: reads frames from the recorder through a pipe, frames the
-traffic into records (RecordingFeed), writes the capture (CaptureSink, FooterStats) and sends
+traffic into records (RecordingFeed), writes the capture (RecordWriter, FooterStats) and sends
 status back through another pipe. It ends on STOP or when the recorder's end of the pipe
 closes, so a recorder killed with -9 still leaves a capture with every byte it forwarded and a
 footer.
@@ -13,13 +13,12 @@ import os
 import select
 import signal
 import sys
-import threading
 import time
 from typing import Any
 
 from utauproxy.capture.writer import CaptureWriter
 from utauproxy.errors import CaptureError
-from utauproxy.proxy.capture_frames import Frame, FrameReader, Kind, pickled_frame
+from utauproxy.proxy.capture_frames import Frame, FrameReader, Kind, pickled_frame, write_all
 from utauproxy.proxy.capture_input import CaptureSpec
 from utauproxy.proxy.feed import RecordingFeed
 from utauproxy.proxy.footer_stats import FooterStats
@@ -49,24 +48,21 @@ def status_of(stats: TrafficStats, out: RecordWriter, **more: Any) -> dict[str, 
 
 
 class StatusPipe:
-    """The way back to the recorder; a recorder that went away is not an error."""
+    """The way back to the recorder; a recorder that went away is not an error. Used from
+    this process's one thread (RecordWriter's warnings come from the same thread)."""
 
     def __init__(self, fd: int) -> None:
         self._fd = fd
-        self._lock = threading.Lock()
         self._last_sent: dict[str, Any] | None = None
 
     def send(self, status: dict[str, Any]) -> None:
-        with self._lock:
-            if status == self._last_sent:
-                return
-            self._last_sent = status
-            frame = memoryview(pickled_frame(Kind.STATUS, status))
-            try:
-                while frame:
-                    frame = frame[os.write(self._fd, frame):]
-            except OSError:
-                pass  # the recorder is gone; the capture is still finished
+        if status == self._last_sent:
+            return
+        self._last_sent = status
+        try:
+            write_all(self._fd, pickled_frame(Kind.STATUS, status))
+        except OSError:
+            pass  # the recorder is gone; the capture is still finished
 
 
 def main(argv: list[str]) -> int:

@@ -4,6 +4,7 @@ Sans-IO: bytes in, frames out. Both ends are the same program, so pickled payloa
 
 from __future__ import annotations
 
+import os
 import pickle
 import struct
 from dataclasses import dataclass
@@ -58,6 +59,13 @@ def lost_frame(conn: int, direction: int, ts_ns: int, lost_bytes: int, lost_line
 
 
 _KINDS = {int(kind): kind for kind in Kind}
+
+
+def write_all(fd: int, frame: bytes) -> None:
+    """Write all of `frame` to the blocking `fd`; OSError when the other end went away."""
+    view = memoryview(frame)
+    while view:
+        view = view[os.write(fd, view):]
 
 
 class FrameReader:

@@ -20,7 +20,7 @@ from typing import Any
 import anyio
 
 from utauproxy.errors import CaptureError
-from utauproxy.proxy.capture_frames import FrameReader, Kind, pickled_frame
+from utauproxy.proxy.capture_frames import FrameReader, Kind, pickled_frame, write_all
 from utauproxy.proxy.capture_input import CaptureSpec
 from utauproxy.proxy.capture_pipe import PipeCapture
 from utauproxy.proxy.tap import TrafficStats
@@ -125,7 +125,7 @@ async def capture_process(spec: CaptureSpec, *, on_warning: Callable[[str], None
     footer, even when the caller is being cancelled."""
     proc, data_fd, status_fd = _spawn()
     try:
-        _write_all(data_fd, pickled_frame(Kind.OPEN, spec))
+        write_all(data_fd, pickled_frame(Kind.OPEN, spec))
     except OSError:
         pass  # the process is already gone: opened() says so
     pipe = PipeCapture(data_fd, spec.clock, budget_bytes=spec.budget_bytes, on_warning=on_warning)
@@ -174,9 +174,3 @@ def _widen(fd: int) -> None:
         fcntl.fcntl(fd, _F_SETPIPE_SZ, _PIPE_BYTES)
     except (ImportError, OSError):
         pass
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]

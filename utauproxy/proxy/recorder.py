@@ -1,8 +1,8 @@
-"""`utauproxy record` as one structured session: takeover, listeners, pumps and the capture sink.
+"""`utauproxy record` as one structured session: takeover, listeners, relays and the capture.
 
 Shutdown order matters and is given by nesting: the takeover restores the discovery files first
 (so OpenUtau never finds an entry pointing at a dead port), then connections are torn down, then
-the sink writes what is queued and the footer.
+the capture (its process, or the inline sink) writes what it was handed and the footer.
 """
 
 from __future__ import annotations
