@@ -16,10 +16,10 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 
 from utauproxy.inspect.audio import DigestsAhead
+from utauproxy.protocol.audio import UPDATE_AUDIO_HEAD
 from utauproxy.inspect.bigline import plain_strings
 from utauproxy.records import MessageFlags, MessageRecord, Record
 
-_AUDIO_HEAD = b"notification:updateAudio "
 # The window: records are held back while they add up to less than this. A line of tens of
 # MB passes straight through (its payloads are started all the same, and digested on the
 # worker threads while the main thread validates the line), so memory grows by 16 MiB at most.
@@ -54,8 +54,8 @@ def with_audio_ahead(records: Iterable[Record]) -> Iterator[Record]:
 
 def _start(record: MessageRecord, digests: DigestsAhead) -> None:
     raw = record.raw
-    if record.flags & (MessageFlags.FRAME | MessageFlags.CONTINUED) or not raw.startswith(_AUDIO_HEAD):
+    if record.flags & (MessageFlags.FRAME | MessageFlags.CONTINUED) or not raw.startswith(UPDATE_AUDIO_HEAD):
         return
     view = memoryview(raw)
-    for start, end in plain_strings(raw, len(_AUDIO_HEAD), _MIN_PAYLOAD):
+    for start, end in plain_strings(raw, len(UPDATE_AUDIO_HEAD), _MIN_PAYLOAD):
         digests.start(view[start:end])

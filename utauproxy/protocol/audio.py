@@ -27,6 +27,8 @@ SAMPLE_RATE = 44100
 CHANNELS = 2
 BYTES_PER_FLOAT = 4
 DEFAULT_MAX_OUTPUT = 1 << 30
+# How every P2-P6 audio line starts (PROTOCOL.md §3): its payloads follow as JSON strings.
+UPDATE_AUDIO_HEAD = b"notification:updateAudio "
 
 Codec: TypeAlias = Literal["zstd", "gzip"]
 DecodedCodec: TypeAlias = Literal["zstd", "gzip", "raw"]

@@ -9,6 +9,7 @@ from typing import Any
 from utauproxy.inspect.latency import EXTRA_KEY as LATENCY_KEY
 from utauproxy.inspect.latency import LatencyRecorder
 from utauproxy.inspect.recorded_protocol import PROTOCOL_KEY, protocol_extra
+from utauproxy.protocol.audio import UPDATE_AUDIO_HEAD
 from utauproxy.protocol.events import AudioFrame, Dialect
 from utauproxy.protocol.framer import Framer, classify_line
 from utauproxy.protocol.header import MAX_HEADER_LEN
@@ -23,7 +24,6 @@ from utauproxy.records import (
     Record,
 )
 
-_UPDATE_AUDIO = b"notification:updateAudio "
 _CONTINUED, _FRAME = int(MessageFlags.CONTINUED), int(MessageFlags.FRAME)
 _AUDIO_LINES_FOR_VERSION = 4
 _MAX_DECODED_AUDIO_LINE = 16 << 20
@@ -62,7 +62,7 @@ class FooterStats:
                 self._version.observe(record.direction, event)
             return
         raw = record.raw
-        if raw.startswith(_UPDATE_AUDIO):
+        if raw.startswith(UPDATE_AUDIO_HEAD):
             # Parsing a tens-of-MB line holds the GIL the pump needs; a few settle the codec and
             # hash evidence (PROTOCOL.md §4), later ones only repeat it.
             if self._audio_lines_left == 0:
