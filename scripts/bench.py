@@ -21,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -31,7 +31,6 @@ from bench.links import LINE_BYTES, EchoServer, run_big_lines, run_round_trips
 from bench.procs import ensure_socat, stop
 from bench.reading import read_commands
 from bench.replaying import run_replay
-from bench.routes import ROUTES
 from bench.rows import (
     big_line_rows,
     reading_rows,
@@ -39,44 +38,13 @@ from bench.rows import (
     round_trip_rows,
     session_rows,
 )
-from bench.session import SessionRun, SessionSpec, run_session
+from bench.session import SessionRun, run_on_routes
+from bench.settings import CAPTURE_TARGETS, FULL, QUICK, Settings
 from bench.table import Row, render
-
-
-@dataclass(frozen=True)
-class Settings:
-    rtt_rounds: int
-    rtt_per_round: int
-    line_rounds: int
-    realistic: SessionSpec
-    heavy: SessionSpec
-    big_capture_bytes: int
-    read_timeout: float
-    replay_seconds: float
-
-
-FULL = Settings(rtt_rounds=6, rtt_per_round=1000, line_rounds=5,
-                realistic=SessionSpec("realistic", edits=220, time_scale=0.03, noisy=False),
-                heavy=SessionSpec("audio-heavy", edits=80, time_scale=0.03, noisy=True),
-                big_capture_bytes=10**9, read_timeout=300, replay_seconds=600)
-QUICK = Settings(rtt_rounds=3, rtt_per_round=1000, line_rounds=2,
-                 realistic=SessionSpec("realistic", edits=40, time_scale=0.03, noisy=False),
-                 heavy=SessionSpec("audio-heavy", edits=12, time_scale=0.03, noisy=True),
-                 big_capture_bytes=150 * 10**6, read_timeout=60, replay_seconds=30)
 
 
 def say(text: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)
-
-
-def run_sessions(spec: SessionSpec, work: Path, socat: str | None) -> dict[str, SessionRun]:
-    runs: dict[str, SessionRun] = {}
-    for route in ROUTES:
-        say(f"(c) {spec.label} session via {route}")
-        run = run_session(spec, route, work, socat)
-        if run is not None:
-            runs[route] = run
-    return runs
 
 
 def run_all(settings: Settings, work: Path, socat: str | None, notes: list[str]) -> list[Row]:
@@ -91,10 +59,10 @@ def run_all(settings: Settings, work: Path, socat: str | None, notes: list[str])
         rows += big_line_rows(lines)
     finally:
         stop(echo.proc)
-    realistic = run_sessions(settings.realistic, work, socat)
-    rows += session_rows(realistic, 0.02)
-    heavy = run_sessions(settings.heavy, work, socat)
-    rows += session_rows(heavy, 0.8)
+    realistic = run_on_routes(settings.realistic, work, socat, say)
+    rows += session_rows(realistic, CAPTURE_TARGETS[settings.realistic.label])
+    heavy = run_on_routes(settings.heavy, work, socat, say)
+    rows += session_rows(heavy, CAPTURE_TARGETS[settings.heavy.label])
     rows += _reading(settings, work, heavy["record"], realistic["record"], notes)
     say(f"(e) replay of the realistic session stretched to {settings.replay_seconds:.0f} s at --speed 1")
     assert realistic["record"].capture is not None

@@ -5,8 +5,10 @@
     python scripts/make_golden_captures.py --check    # exit 1 if the files would change
 
 Golden files of a RELEASED format version must never be regenerated with different content:
-tests/capture/test_golden.py reads them forever. Run this only to create the golden file of a
-new format version, or when zstd's own output changed (then check the decoded JSON is equal).
+tests/capture/test_capture_golden.py reads them forever. This script writes the golden file of
+the CURRENT format (1.1) only; the 1.0 files are frozen (it made them with the 1.0 writer,
+whose records are `golden_records()` below). Run it only to create the golden file of a new
+format version, or when zstd's own output changed (then check the decoded JSON is equal).
 The tests import this module for the same inputs.
 """
 
@@ -49,6 +51,8 @@ from utauproxy.records import (
 GOLDEN_DIR = Path(__file__).resolve().parent.parent / "tests" / "golden"
 GOLDEN_V1_0 = GOLDEN_DIR / "capture-v1.0.utpcap"
 GOLDEN_V1_0_JSON = GOLDEN_DIR / "capture-v1.0.json"
+GOLDEN_V1_1 = GOLDEN_DIR / "capture-v1.1.utpcap"
+GOLDEN_V1_1_JSON = GOLDEN_DIR / "capture-v1.1.json"
 GOLDEN_V2_0 = GOLDEN_DIR / "capture-v2.0-claimed.utpcap"
 WRITER_OPTIONS: dict[str, Any] = {"chunk_max_bytes": 64 << 10, "chunk_max_age_ns": 100_000_000}
 
@@ -56,16 +60,16 @@ MS = 1_000_000
 OU, PLUGIN = Direction.OU_TO_PLUGIN, Direction.PLUGIN_TO_OU
 
 
-def golden_header() -> CaptureHeader:
+def golden_header(minor: int = 1) -> CaptureHeader:
     return CaptureHeader(
         format_major=1,
-        format_minor=0,
+        format_minor=minor,
         writer="utauproxy 0.1.0",
         started_utc="2025-08-11T12:00:00Z",
         host_os="linux",
         dialect="line",
         discovery=[{"file": "3f2b.json", "port": 51234, "name": "Vocal \u3042"}],
-        note="golden file of capture format 1.0",
+        note=f"golden file of capture format 1.{minor}",
         extra={"purpose": "golden", "seed": 1},
     )
 
@@ -115,10 +119,49 @@ def golden_records() -> list[Record]:
     return records
 
 
+def _audio_payload(render: int, seed: bytes = b"") -> bytes:
+    """3 KB standing for one render of a part (zstd-free, so the same on every machine):
+    deterministic noise in which each render changes 16 bytes of the render before."""
+    data = bytearray(b"".join(hashlib.sha256(seed + b"render %d" % i).digest() for i in range(96)))
+    for step in range(1, render + 1):
+        data[step * 100 : step * 100 + 16] = hashlib.sha256(b"edit %d" % step).digest()[:16]
+    return bytes(data)
+
+
+def _layout(request_id: str, parts: list[tuple[int, float, int]]) -> bytes:
+    items = ",".join(f'{{"trackNo":{t},"startMs":{s!r},"endMs":1500.0,"audioHash":{h}}}' for t, s, h in parts)
+    return f'request:{request_id}:updatePartLayout {{"parts":[{items}]}}'.encode()
+
+
+def _audio_line(*audios: tuple[str, bytes]) -> bytes:
+    items = ",".join(f'"{key}":"{base64.b64encode(payload).decode()}"' for key, payload in audios)
+    return b'notification:updateAudio {"audios":{' + items.encode() + b"}}"
+
+
+def golden_records_v1_1() -> list[Record]:
+    """Format 1.1 adds AUDIO records: keys, rolling deltas (one in a later chunk than its
+    base), a payload no layout names (plain), and lines that must stay as they are."""
+    uncanonical = base64.b64encode(_audio_payload(0, b"odd") + b"x").decode()[:-3] + "eQ=="
+    return [
+        *golden_records(),
+        ConnectionRecord(1800 * MS, 2, ConnEvent.OPEN, None, {"upstream": 51234}),
+        MessageRecord(1801 * MS, 2, OU, _layout("a1", [(0, 0.0, -5), (1, 480.5, 7)])),
+        MessageRecord(1802 * MS, 2, PLUGIN, b'response:a1 {"success": true, "data": {"missingAudios": [-5, 7]}}'),
+        MessageRecord(1803 * MS, 2, OU, _audio_line(("-5", _audio_payload(0)), ("7", _audio_payload(0, b"t1")))),
+        MessageRecord(1850 * MS, 2, OU, _layout("a2", [(0, 0.0, -6), (1, 480.5, 7)])),
+        MessageRecord(1851 * MS, 2, OU, _audio_line(("-6", _audio_payload(1)))),
+        MessageRecord(2000 * MS, 2, OU, _layout("a3", [(0, 0.0, 8), (1, 480.5, 7)])),
+        MessageRecord(2001 * MS, 2, OU, _audio_line(("8", _audio_payload(2)), ("99", _audio_payload(0, b"?")))),
+        MessageRecord(2002 * MS, 2, OU, b'notification:updateAudio {"audios":{"9":"' + uncanonical.encode() + b'"}}'),
+        MessageRecord(2003 * MS, 2, OU, b'notification:updateAudio {"audios":{"10":"a2V5"}}'),
+        ConnectionRecord(2100 * MS, 2, ConnEvent.CLOSED, None, {}),
+    ]
+
+
 def write_golden(path: Path) -> None:
     """Write the golden capture of the current format to `path` (which must not exist)."""
     with CaptureWriter.create(path, golden_header(), **WRITER_OPTIONS) as writer:
-        for record in golden_records():
+        for record in golden_records_v1_1():
             writer.write(record)
         writer.close(extra={"golden": True})
 
@@ -211,8 +254,14 @@ def _arrays(records: bytes) -> list[Any]:
         value, pos = load_item(records, pos, max_bytes=len(records), max_depth=64)
         if value[0] == RecordType.MESSAGE_DELTA:
             value = value[:8]
-        arrays.append([_digest(v) if isinstance(v, bytes) else v for v in value])
+        if value[0] == RecordType.MESSAGE_AUDIO:  # delta frames out, as above
+            value = [*value[:6], [_digested(blob[:2] + blob[3:] if blob[1] == 2 else blob) for blob in value[6]]]
+        arrays.append(_digested(value))
     return arrays
+
+
+def _digested(values: list[Any]) -> list[Any]:
+    return [_digest(v) if isinstance(v, bytes) else v for v in values]
 
 
 def _digest(data: bytes) -> str:
@@ -226,11 +275,11 @@ def record_type_layout(data: bytes) -> list[list[int]]:
 
 def expected_json(data: bytes) -> dict[str, Any]:
     return {
-        "comment": "Decoded form of capture-v1.0.utpcap; generated by scripts/make_golden_captures.py",
+        "comment": "Decoded form of capture-v1.1.utpcap; generated by scripts/make_golden_captures.py",
         "zstd_version": ".".join(map(str, zstandard.ZSTD_VERSION)),
         "header": {
             "format_major": 1,
-            "format_minor": 0,
+            "format_minor": 1,
             "writer": golden_header().writer,
             "started_utc": golden_header().started_utc,
             "host_os": golden_header().host_os,
@@ -239,7 +288,7 @@ def expected_json(data: bytes) -> dict[str, Any]:
             "note": golden_header().note,
             "extra": golden_header().extra,
         },
-        "records": [record_to_json(r) for r in golden_records()],
+        "records": [record_to_json(r) for r in golden_records_v1_1()],
         "record_types_per_chunk": record_type_layout(data),
         "structure": structure(data),
     }
@@ -255,8 +304,8 @@ def main() -> int:
     capture = scratch.read_bytes()
     scratch.unlink()
     outputs = {
-        GOLDEN_V1_0: capture,
-        GOLDEN_V1_0_JSON: (json.dumps(expected_json(capture), indent=1, ensure_ascii=False) + "\n").encode(),
+        GOLDEN_V1_1: capture,
+        GOLDEN_V1_1_JSON: (json.dumps(expected_json(capture), indent=1, ensure_ascii=False) + "\n").encode(),
         GOLDEN_V2_0: too_new_capture(),
     }
     changed = [path for path, data in outputs.items() if not path.exists() or path.read_bytes() != data]

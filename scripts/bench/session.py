@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from bench.procs import (
     utauproxy_cmd,
     wait_for,
 )
-from bench.routes import RecordRoute, RelayCost, live_entry_port, make_route
+from bench.routes import ROUTES, RecordRoute, RelayCost, live_entry_port, make_route
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,18 @@ class SessionRun:
     rss_growth: int  # see RssSampler.growth_bytes
     capture: Path | None
     facts: CaptureFacts | None
+
+
+def run_on_routes(spec: SessionSpec, work: Path, socat: str | None,
+                  say: Callable[[str], None]) -> dict[str, SessionRun]:
+    """The session once over each route, in turn; a route that cannot run is left out."""
+    runs: dict[str, SessionRun] = {}
+    for route in ROUTES:
+        say(f"(c) {spec.label} session via {route}")
+        run = run_session(spec, route, work, socat)
+        if run is not None:
+            runs[route] = run
+    return runs
 
 
 def run_session(spec: SessionSpec, route_name: str, work: Path, socat: str | None) -> SessionRun | None:

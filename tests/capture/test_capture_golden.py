@@ -14,20 +14,24 @@ from utauproxy.errors import CaptureCorrupt, CaptureFormatTooNew
 
 GOLDEN_V1_0 = GOLDEN / "capture-v1.0.utpcap"
 EXPECTED_V1_0 = json.loads((GOLDEN / "capture-v1.0.json").read_text(encoding="utf-8"))
+GOLDEN_V1_1 = GOLDEN / "capture-v1.1.utpcap"
+EXPECTED_V1_1 = json.loads((GOLDEN / "capture-v1.1.json").read_text(encoding="utf-8"))
+GOLDENS = [(GOLDEN_V1_0, EXPECTED_V1_0), (GOLDEN_V1_1, EXPECTED_V1_1)]
 
 
-def test_golden_v1_0_reads_as_recorded() -> None:
-    """Never delete or regenerate this test's input: it is the v1.0 compatibility promise."""
+@pytest.mark.parametrize(("path", "expected_json"), GOLDENS, ids=["v1.0", "v1.1"])
+def test_golden_reads_as_recorded(path, expected_json) -> None:  # type: ignore[no-untyped-def]
+    """Never delete or regenerate these inputs: they are the compatibility promise."""
     golden = load_golden_script()
-    expected = [golden.record_from_json(value) for value in EXPECTED_V1_0["records"]]
-    with CaptureReader.open(GOLDEN_V1_0) as reader:
+    expected = [golden.record_from_json(value) for value in expected_json["records"]]
+    with CaptureReader.open(path) as reader:
         records = list(reader.records())
         assert reader.damage == []
         assert reader.skipped_unknown == 0
         header = reader.header
         footer = reader.footer
     assert records == expected
-    want = EXPECTED_V1_0["header"]
+    want = expected_json["header"]
     assert (header.format_major, header.format_minor) == (want["format_major"], want["format_minor"])
     assert (header.writer, header.started_utc, header.host_os) == (want["writer"], want["started_utc"], want["host_os"])
     assert (header.dialect, header.note) == (want["dialect"], want["note"])
@@ -35,7 +39,7 @@ def test_golden_v1_0_reads_as_recorded() -> None:
     assert footer is not None
     assert footer.records == len(expected)
     assert footer.extra == {"golden": True}
-    assert len(footer.chunks) == len(EXPECTED_V1_0["record_types_per_chunk"])
+    assert len(footer.chunks) == len(expected_json["record_types_per_chunk"])
 
 
 def test_golden_v1_0_exercises_keys_deltas_and_base_copies_across_chunks() -> None:
@@ -50,6 +54,20 @@ def test_golden_v1_0_exercises_keys_deltas_and_base_copies_across_chunks() -> No
     assert load_golden_script().record_type_layout(GOLDEN_V1_0.read_bytes()) == layout
 
 
+def test_golden_v1_1_exercises_every_audio_blob_form() -> None:
+    """Keys, a delta in the chunk of its base, one in a later chunk (no copy: the base
+    rolls), a plain payload no layout names; lines that cannot be rebuilt stay messages."""
+    audio = [record for item in EXPECTED_V1_1["structure"] for record in item.get("records", []) if record[0] == 9]
+    forms = [blob[1] for record in audio for blob in record[6]]
+    assert sorted(set(forms)) == [0, 1, 2]
+    layout = EXPECTED_V1_1["record_types_per_chunk"]
+    audio_chunks = [i for i, types in enumerate(layout) if 9 in types]
+    assert len(audio_chunks) >= 2, "a delta whose base is in an earlier chunk"
+    assert 8 not in {t for i in audio_chunks for t in layout[i][layout[i].index(9):]}
+    lines = [r for r in EXPECTED_V1_1["records"] if r.get("raw_utf8", "").startswith("notification:updateAudio")]
+    assert (len(lines), len(audio)) == (5, 3), "non-canonical base64 and a short value stay as they are"
+
+
 def test_writer_output_is_unchanged(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """Same input, same bytes. zstd's own output may legitimately change with libzstd; then
     everything but the zstd bytes must still be identical (and the golden file regenerated
@@ -58,9 +76,9 @@ def test_writer_output_is_unchanged(tmp_path) -> None:  # type: ignore[no-untype
     path = tmp_path / "again.utpcap"
     golden.write_golden(path)
     data = path.read_bytes()
-    if EXPECTED_V1_0["zstd_version"] == ".".join(map(str, zstandard.ZSTD_VERSION)):
-        assert data == GOLDEN_V1_0.read_bytes()
-    assert golden.structure(data) == EXPECTED_V1_0["structure"]
+    if EXPECTED_V1_1["zstd_version"] == ".".join(map(str, zstandard.ZSTD_VERSION)):
+        assert data == GOLDEN_V1_1.read_bytes()
+    assert golden.structure(data) == EXPECTED_V1_1["structure"]
 
 
 def test_golden_script_is_deterministic_and_current() -> None:
@@ -84,4 +102,4 @@ def test_writer_records_its_own_format_version(tmp_path) -> None:  # type: ignor
     path = tmp_path / "v.utpcap"
     CaptureWriter.create(path, header(format_major=7, format_minor=3)).close()
     with CaptureReader.open(path) as reader:
-        assert (reader.header.format_major, reader.header.format_minor) == (1, 0)
+        assert (reader.header.format_major, reader.header.format_minor) == (1, 1)

@@ -15,7 +15,7 @@ from capture_helpers import craft_header, header, load_golden_script, read_bytes
 
 from utauproxy.capture import CaptureReader, CaptureWriter
 from utauproxy.capture.footer import parse_trailer
-from utauproxy.capture.layout import TRAILER_SIZE
+from utauproxy.capture.layout import FORMAT_MINOR, TRAILER_SIZE
 from utauproxy.capture.repair import RepairReport, repair_capture
 from utauproxy.errors import CaptureCorrupt, CaptureError, CaptureFormatTooNew
 from utauproxy.records import (
@@ -293,7 +293,7 @@ def test_files_that_are_not_repairable_captures_raise_capture_errors(tmp_path: P
         "random": (random.Random(1).randbytes(4000), CaptureCorrupt),
         "cut header": (sample[: header_end - 3], CaptureCorrupt),
         "newer major": (craft_header({"format_major": 2}) + sample[header_end:], CaptureFormatTooNew),
-        "newer minor": (craft_header({"format_minor": 1}) + sample[header_end:], CaptureFormatTooNew),
+        "newer minor": (craft_header({"format_minor": FORMAT_MINOR + 1}) + sample[header_end:], CaptureFormatTooNew),
     }
     for name, (data, error) in cases.items():
         src = tmp_path / f"{name}.utpcap"

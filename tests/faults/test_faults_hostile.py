@@ -19,7 +19,8 @@ from utauproxy.cli import cli
 from utauproxy.errors import UtauproxyError
 
 ROOT = Path(__file__).resolve().parents[2]
-SEEDS = [ROOT / "tests/golden/capture-v1.0.utpcap", ROOT / "captures/sample-P6.utpcap",
+SEEDS = [ROOT / "tests/golden/capture-v1.0.utpcap", ROOT / "tests/golden/capture-v1.1.utpcap",
+         ROOT / "captures/sample-P6.utpcap",
          ROOT / "captures/sample-v1.2.utpcap"]
 HAS_REPAIR = importlib.util.find_spec("utauproxy.capture.repair") is not None
 

@@ -11,7 +11,7 @@ from typing import Any, TypeAlias
 
 import cbor2
 
-from utauproxy.capture.layout import MAX_MESSAGE_BYTES, RecordType
+from utauproxy.capture.layout import MAX_MESSAGE_BYTES, BlobForm, RecordType
 from utauproxy.capture.safecbor import bytes_head
 from utauproxy.capture.values import INT64_MAX, INT64_MIN, UINT64_MAX, checked_int, plain_map, plain_text
 from utauproxy.errors import CaptureCorrupt
@@ -71,7 +71,49 @@ class CopyRecord:
     raw: bytes
 
 
-Decoded: TypeAlias = Record | KeyRecord | DeltaRecord | CopyRecord
+@dataclass(frozen=True, slots=True)
+class AudioBlob:
+    """One decoded audio payload of an AUDIO record, whose base64 text goes at `at` in the
+    skeleton. `data` is the payload (PLAIN, KEY) or a zstd frame against the stream's
+    current base `base_id` (DELTA). A KEY's payload becomes the base of `stream` with id
+    `base_id`; a DELTA's, with id `new_base_id`; `size` is a DELTA's payload length."""
+
+    at: int
+    form: BlobForm
+    data: bytes
+    stream: int = 0
+    base_id: int = 0
+    new_base_id: int = 0
+    size: int = 0
+
+    @property
+    def payload_len(self) -> int:
+        return self.size if self.form is BlobForm.DELTA else len(self.data)
+
+
+@dataclass(frozen=True, slots=True)
+class AudioRecord:
+    """An updateAudio line stored with its base64 values decoded (format 1.1): the line is
+    `skeleton` with the standard base64 (padded) of each blob's payload put back at its
+    `at`, in order. Written only when that gives back the exact line."""
+
+    ts_ns: int
+    conn: int
+    direction: Direction
+    flags: MessageFlags
+    skeleton: bytes
+    blobs: tuple[AudioBlob, ...]
+
+    def message(self, raw: bytes) -> MessageRecord:
+        return MessageRecord(self.ts_ns, self.conn, self.direction, raw, self.flags)
+
+    @property
+    def raw_len(self) -> int:
+        """The length of the line it stands for."""
+        return len(self.skeleton) + sum(4 * ((blob.payload_len + 2) // 3) for blob in self.blobs)
+
+
+Decoded: TypeAlias = Record | KeyRecord | DeltaRecord | CopyRecord | AudioRecord
 
 
 # --- writing ---------------------------------------------------------------------------------
@@ -133,6 +175,20 @@ def encode_base_copy(key: KeyRecord) -> bytes:
     message = key.message
     fields = [RecordType.BASE_COPY, message.ts_ns, message.conn, key.stream, key.base_id]
     return cbor2.dumps([*fields, bytes(message.raw)])
+
+
+def encode_audio(record: AudioRecord) -> bytes:
+    blobs = [_blob_fields(blob) for blob in record.blobs]
+    head = [RecordType.MESSAGE_AUDIO, record.ts_ns, record.conn, int(record.direction), int(record.flags)]
+    return cbor2.dumps([*head, record.skeleton, blobs])
+
+
+def _blob_fields(blob: AudioBlob) -> list[Any]:
+    if blob.form is BlobForm.PLAIN:
+        return [blob.at, BlobForm.PLAIN, blob.data]
+    if blob.form is BlobForm.KEY:
+        return [blob.at, BlobForm.KEY, blob.data, blob.stream, blob.base_id]
+    return [blob.at, BlobForm.DELTA, blob.data, blob.stream, blob.base_id, blob.new_base_id, blob.size]
 
 
 def encode_other(record: Record) -> bytes:
@@ -198,6 +254,12 @@ class _Fields:
             raise RecordInvalid(f"element {index} must be bytes")
         return value
 
+    def array(self, index: int) -> list[Any]:
+        value = self._array[index]
+        if not isinstance(value, list):
+            raise RecordInvalid(f"element {index} must be an array")
+        return value
+
     def mapping(self, index: int) -> dict[str, Any]:
         value = self._array[index]
         if not isinstance(value, dict):
@@ -244,6 +306,37 @@ def _decode_delta(f: _Fields) -> DeltaRecord:
     return DeltaRecord(*head, f.integer(5, 0), f.integer(6, 0), f.integer(7, 0), f.blob(8))
 
 
+_BLOB_LENGTH = {BlobForm.PLAIN: 3, BlobForm.KEY: 5, BlobForm.DELTA: 7}
+
+
+def _decode_audio(f: _Fields) -> AudioRecord:
+    head = (f.integer(1), f.integer(2, 0), f.direction(3), f.flags(4))
+    skeleton, blobs, pos = f.blob(5), f.array(6), 0
+    decoded = []
+    for value in blobs:
+        blob = _decode_blob(value)
+        if not pos <= blob.at <= len(skeleton):
+            raise RecordInvalid(f"audio blob at {blob.at} is outside {pos}..{len(skeleton)}")
+        pos = blob.at
+        decoded.append(blob)
+    return AudioRecord(*head, skeleton, tuple(decoded))
+
+
+def _decode_blob(value: Any) -> AudioBlob:
+    if not isinstance(value, list) or len(value) < 3:
+        raise RecordInvalid("an audio blob must be an array of at least 3 elements")
+    f = _Fields(value, 3)
+    try:
+        form = BlobForm(f.integer(1, 0))
+    except (RecordInvalid, ValueError):
+        raise RecordInvalid(f"unknown audio blob form {value[1]!r}") from None
+    need = _BLOB_LENGTH[form]
+    if len(value) < need:
+        raise RecordInvalid(f"an audio blob of form {form.name} needs {need} elements, has {len(value)}")
+    ids = [f.integer(index, 0) for index in range(3, need)]
+    return AudioBlob(f.integer(0, 0), form, f.blob(2), *ids)
+
+
 _MIN_LENGTH = {
     RecordType.MESSAGE: 6,
     RecordType.CONNECTION: 6,
@@ -254,6 +347,7 @@ _MIN_LENGTH = {
     RecordType.MESSAGE_KEY: 8,
     RecordType.MESSAGE_DELTA: 9,
     RecordType.BASE_COPY: 6,
+    RecordType.MESSAGE_AUDIO: 7,
 }
 
 
@@ -285,4 +379,6 @@ def decode_record(array: Any) -> Decoded | None:
         return KeyRecord(_message(f, 5), f.integer(6, 0), f.integer(7, 0))
     if kind is RecordType.MESSAGE_DELTA:
         return _decode_delta(f)
+    if kind is RecordType.MESSAGE_AUDIO:
+        return _decode_audio(f)
     return CopyRecord(f.integer(1), f.integer(2, 0), f.integer(3, 0), f.integer(4, 0), f.blob(5))

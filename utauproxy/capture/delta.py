@@ -33,6 +33,23 @@ MAX_DELTAS_PER_KEY = 1000  # bounds what is lost if a key and its copy are both 
 WRITER_BASE_BYTES = 256 << 20  # at most half the default reader cache (ReadLimits)
 
 
+@dataclass(slots=True)
+class Ids:
+    """Stream and base ids, shared by every encoder of one file: a stream id is never reused
+    and base ids increase in file order (docs/capture-format.md §7)."""
+
+    next_stream: int = 0
+    next_base: int = 0
+
+    def stream(self) -> int:
+        self.next_stream += 1
+        return self.next_stream - 1
+
+    def base(self) -> int:
+        self.next_base += 1
+        return self.next_base - 1
+
+
 class Plan(Enum):
     PLAIN = "plain"
     KEY = "key"
@@ -78,12 +95,11 @@ class DeltaEncoder:
     cost of incompressible payloads (audio) near zero.
     """
 
-    def __init__(self, *, max_base_bytes: int = WRITER_BASE_BYTES) -> None:
+    def __init__(self, ids: Ids | None = None, *, max_base_bytes: int = WRITER_BASE_BYTES) -> None:
         self._streams: OrderedDict[StreamKey, StreamState] = OrderedDict()
         self._max_base_bytes = max_base_bytes
         self._base_bytes = 0
-        self._next_stream = 0
-        self._next_base = 0
+        self._ids = ids or Ids()
         self._sizer = zstandard.ZstdCompressor(level=LEVEL)
 
     def plan(self, key: StreamKey, record: MessageRecord) -> MessagePlan:
@@ -116,8 +132,7 @@ class DeltaEncoder:
     def _stream(self, key: StreamKey) -> StreamState:
         state = self._streams.get(key)
         if state is None:
-            state = self._streams[key] = StreamState(self._next_stream)
-            self._next_stream += 1
+            state = self._streams[key] = StreamState(self._ids.stream())
         else:
             self._streams.move_to_end(key)
         return state
@@ -133,8 +148,7 @@ class DeltaEncoder:
 
     def _take_key(self, state: StreamState, record: MessageRecord) -> MessagePlan:
         self._forget_base(state)
-        state.key = KeyRecord(record, state.stream_id, self._next_base)
-        self._next_base += 1
+        state.key = KeyRecord(record, state.stream_id, self._ids.base())
         state.key_chunk, state.copied = -1, False
         state.key_cost = state.deltas = state.min_delta = state.excess = 0
         self._base_bytes += len(record.raw)
@@ -165,11 +179,11 @@ class DeltaEncoder:
     def _compress(state: StreamState, raw: bytes) -> bytes:
         if state.compressor is None:
             assert state.key is not None
-            state.compressor = _delta_compressor(state.key.message.raw)
+            state.compressor = delta_compressor(state.key.message.raw)
         return state.compressor.compress(raw)
 
 
-def _delta_compressor(base: bytes) -> zstandard.ZstdCompressor:
+def delta_compressor(base: bytes) -> zstandard.ZstdCompressor:
     # Level 3's own tables are sized for a 2 MiB window and forget most of a multi-MB base:
     # size the window for base + message and the hash table for the base (measured: a 3 MB
     # USTX with a 3-byte edit gives a 325-byte delta instead of 225 KB).
@@ -220,18 +234,27 @@ class BaseCache:
         for stream in [s for s, base in self._bases.items() if base.conn == conn]:
             self._bytes -= len(self._bases.pop(stream).raw)
 
+    def put_payload(self, stream: int, base_id: int, conn: int, payload: bytes) -> None:
+        """An audio payload that becomes its stream's base (AUDIO records, format 1.1)."""
+        self._store(stream, _Base(conn, base_id, payload))
+
     def expand(self, delta: DeltaRecord) -> bytes:
         """The message bytes a delta stands for. Raises BaseUnavailable, CaptureCorrupt or
         CaptureLimitExceeded."""
-        base = self._bases.get(delta.stream)
-        if base is None or base.base_id != delta.base_id:
-            raise BaseUnavailable(f"base {delta.base_id} of stream {delta.stream} is unavailable")
-        self._bases.move_to_end(delta.stream)
-        _check_frame(delta.frame, delta.raw_len, self._limits.max_window_bytes)
+        return self.expand_frame(delta.stream, delta.base_id, delta.frame, delta.raw_len)
+
+    def expand_frame(self, stream: int, base_id: int, frame: bytes, size: int) -> bytes:
+        """The `size` bytes `frame` decodes to against the current base of `stream`, which
+        must be `base_id`."""
+        base = self._bases.get(stream)
+        if base is None or base.base_id != base_id:
+            raise BaseUnavailable(f"base {base_id} of stream {stream} is unavailable")
+        self._bases.move_to_end(stream)
+        _check_frame(frame, size, self._limits.max_window_bytes)
         if base.decompressor is None:
             dictionary = zstandard.ZstdCompressionDict(base.raw, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
             base.decompressor = zstandard.ZstdDecompressor(dict_data=dictionary)
-        return decompress_exact(base.decompressor, delta.frame, delta.raw_len)
+        return decompress_exact(base.decompressor, frame, size)
 
     def _store(self, stream: int, base: _Base) -> None:
         old = self._bases.pop(stream, None)

@@ -13,7 +13,7 @@ EXTENSION: Final = ".utpcap"
 # The format version, separate from the release version. A reader refuses a newer major and
 # migrates an older minor (capture/migrate.py).
 FORMAT_MAJOR: Final = 1
-FORMAT_MINOR: Final = 0
+FORMAT_MINOR: Final = 1  # 1.1 added the AUDIO record (type 9)
 
 # Application tag numbers. Not (yet) registered with IANA; all share the "UTP" prefix so that a
 # reader can recognise (and skip) item kinds added by a later minor: 0x555450xx.
@@ -74,10 +74,20 @@ class RecordType(IntEnum):
     MESSAGE_KEY = 6  # [6, ts, conn, dir, flags, raw, stream, base_id]
     MESSAGE_DELTA = 7  # [7, ts, conn, dir, flags, stream, base_id, raw_len, frame]
     BASE_COPY = 8  # [8, ts, conn, stream, base_id, raw]   (internal: never yielded)
+    MESSAGE_AUDIO = 9  # [9, ts, conn, dir, flags, skeleton, [blob, ...]]   (format 1.1)
+
+
+class BlobForm(IntEnum):
+    """The second element of each blob of an AUDIO record (format 1.1)."""
+
+    PLAIN = 0  # [at, 0, data]
+    KEY = 1  # [at, 1, data, stream, base_id]
+    DELTA = 2  # [at, 2, frame, stream, base_id, new_base_id, size]
 
 
 # Hard limits the writer enforces so that everything it writes passes the default ReadLimits.
 MAX_MESSAGE_BYTES: Final = (256 << 20) + (64 << 10)  # a v1.2 frame (256 MiB) plus its header
 MAX_CHUNK_BYTES_OPTION: Final = 32 << 20  # largest chunk_max_bytes a writer accepts
-DELTA_MAX_BYTES: Final = 16 << 20  # larger messages are never keys or deltas
+DELTA_MAX_BYTES: Final = 16 << 20  # larger messages (and decoded audio) are never keys or deltas
+AUDIO_LINE_MAX_BYTES: Final = 48 << 20  # longer updateAudio lines are stored as they are
 MAX_VALUE_DEPTH: Final = 32  # nesting of caller-supplied maps and lists (detail, entry, extra)

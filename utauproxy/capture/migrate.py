@@ -3,9 +3,9 @@
 A step registered under (major, minor) turns the header map and the record arrays of a file
 written as major.minor into those of major.(minor + 1). The reader runs every step between
 the file's version and its own, in order. Format 1.0 is the first version, so the default
-chain is empty; when 1.1 changes something, register its step here:
+chain starts there. A step that changes something looks like this:
 
-    MIGRATIONS = MigrationChain(target=(1, 1), steps={(1, 0): Migration(header_1_0, record_1_0)})
+    MIGRATIONS = MigrationChain(steps={(1, 0): Migration(header_1_0, record_1_0)})
 
 Steps work on the stored shapes (text-keyed map, `[type_code, ts_ns, ...]` arrays), never on
 dataclasses, and must not raise for well-formed input: a step that raises makes the record
@@ -89,4 +89,5 @@ def upgrade_record(steps: tuple[Migration, ...], record: list[Any]) -> list[Any]
     return upgraded
 
 
-MIGRATIONS = MigrationChain()
+# 1.0 -> 1.1 only added a record type (AUDIO, 9): a 1.0 file already reads as 1.1.
+MIGRATIONS = MigrationChain(steps={(1, 0): Migration()})

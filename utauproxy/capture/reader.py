@@ -23,7 +23,8 @@ import cbor2
 import zstandard
 
 from utauproxy.capture.chunk import ChunkExtent, ChunkMeta, chunk_extent, decode_chunk
-from utauproxy.capture.codec import CopyRecord, DeltaRecord, KeyRecord, RecordInvalid, decode_record
+from utauproxy.capture.audio import rebuild_line
+from utauproxy.capture.codec import AudioRecord, CopyRecord, DeltaRecord, KeyRecord, RecordInvalid, decode_record
 from utauproxy.capture.delta import BaseCache
 from utauproxy.capture.footer import Footer, decode_footer, parse_trailer
 from utauproxy.capture.layout import (
@@ -401,6 +402,10 @@ class CaptureReader:
             if decoded.raw_len > budget:
                 raise CaptureCorrupt(f"deltas expand beyond {self._limits.max_chunk_bytes} bytes")
             return decoded.message(bases.expand(decoded)), budget - decoded.raw_len
+        if isinstance(decoded, AudioRecord):
+            if decoded.raw_len > budget:
+                raise CaptureCorrupt(f"audio lines expand beyond {self._limits.max_chunk_bytes} bytes")
+            return decoded.message(rebuild_line(decoded, bases)), budget - decoded.raw_len
         if isinstance(decoded, ConnectionRecord) and decoded.event is ConnEvent.CLOSED:
             bases.drop_conn(decoded.conn)
         return decoded, budget

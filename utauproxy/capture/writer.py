@@ -17,7 +17,8 @@ import zstandard
 
 from utauproxy.capture import codec
 from utauproxy.capture.chunk import ChunkMeta, encode_chunk, encode_chunk_parts
-from utauproxy.capture.delta import LEVEL, DeltaEncoder, Plan, StreamState
+from utauproxy.capture.audio import AUDIO_LABEL, LAYOUT_LABEL, AudioEncoder
+from utauproxy.capture.delta import LEVEL, DeltaEncoder, Ids, Plan, StreamState
 from utauproxy.capture.footer import FooterBuilder, encode_trailer
 from utauproxy.capture.layout import MAX_CHUNK_BYTES_OPTION
 from utauproxy.capture.preamble import encode_preamble
@@ -92,7 +93,9 @@ class CaptureWriter:
         self._max_bytes = chunk_max_bytes
         self._max_age = chunk_max_age_ns
         self._compressor = zstandard.ZstdCompressor(level=LEVEL)
-        self._deltas = DeltaEncoder()
+        ids = Ids()
+        self._deltas = DeltaEncoder(ids)
+        self._audio = AudioEncoder(ids)
         self._stats = FooterBuilder()
         self._chunk = _OpenChunk()
         self._seq = 0
@@ -183,6 +186,12 @@ class CaptureWriter:
         if type(record.raw) is not bytes:
             record = replace(record, raw=bytes(record.raw))
         label, piece = self._line_of(record)
+        if label == AUDIO_LABEL and self._write_audio(record):
+            self._stats.add(record, label)
+            self._seal_if_full()
+            return
+        if label == LAYOUT_LABEL:
+            self._audio.note_layout(record)
         decision = self._deltas.plan((record.conn, int(record.direction), label, piece), record)
         stream = decision.stream
         if decision.plan is Plan.DELTA:
@@ -199,6 +208,14 @@ class CaptureWriter:
             self._append(parts, sum(len(part) for part in parts), record.ts_ns)
         self._stats.add(record, label)
         self._seal_if_full()
+
+    def _write_audio(self, record: MessageRecord) -> bool:
+        audio = self._audio.encode(record)
+        if audio is None:
+            return False
+        encoded = codec.encode_audio(audio)
+        self._append([encoded], len(encoded) + len(record.raw), record.ts_ns)
+        return True
 
     def _append_delta(self, encoded: bytes, record: MessageRecord, stream: StreamState) -> None:
         # A delta in a later chunk than its key brings a copy of the key along (once per
@@ -227,6 +244,7 @@ class CaptureWriter:
 
     def _forget_conn(self, conn: int) -> None:
         self._deltas.drop_conn(conn)
+        self._audio.drop_conn(conn)
         for side in [side for side in self._lines if side[0] == conn]:
             del self._lines[side]
 
