@@ -9,13 +9,22 @@ from __future__ import annotations
 import base64
 import io
 import random
+import tracemalloc
 
 import zstandard
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from capture_helpers import craft_chunk, craft_header, load_golden_script, read_bytes, records_cbor, write_bytes
-from utauproxy.capture import CaptureReader
+from capture_helpers import (
+    craft_chunk,
+    craft_header,
+    header,
+    load_golden_script,
+    read_bytes,
+    records_cbor,
+    write_bytes,
+)
+from utauproxy.capture import CaptureReader, CaptureWriter
 from utauproxy.capture.audio import MAX_CHAIN, AudioEncoder, rebuild_line
 from utauproxy.capture.codec import AudioRecord
 from utauproxy.capture.delta import BaseCache, Ids
@@ -213,3 +222,49 @@ def test_a_delta_needs_the_base_the_chain_left_not_an_older_one() -> None:
     )
     assert [r.raw for r in records if isinstance(r, MessageRecord)] == [base64.b64encode(key), base64.b64encode(second)]
     assert len(reader.damage) == 1 and "base 10" in reader.damage[0].reason
+
+
+BIG = random.Random(5).randbytes(17 << 20)  # decodes past the delta limit: streamed
+
+
+def big_line(payload: bytes = BIG, key: int = 3) -> MessageRecord:
+    return audio(1, 5 * MS, (key, payload))
+
+
+def test_a_line_too_big_to_hold_decoded_is_streamed_into_a_stored_chunk(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    records = [layout(1, MS, [(0, 0.0, 3)]), big_line(), MessageRecord(6 * MS, 1, OU, b"notification:ping {}")]
+    path = tmp_path / "big.utpcap"
+    with CaptureWriter.create(path, header()) as writer:
+        writer.write(records[0])
+        tracemalloc.start()
+        writer.write(records[1])
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        writer.write(records[2])
+    assert peak < 16 << 20  # a few pieces at a time, never the 17 MiB payload (or its text)
+    with CaptureReader.open(path) as reader:
+        assert list(reader.records()) == records and reader.damage == []
+        assert reader.footer is not None and [c.count for c in reader.footer.chunks] == [1, 1, 1]
+    assert path.stat().st_size < len(BIG) + 100_000  # decoded: 3/4 of the text
+    forms = blob_forms(path.read_bytes())
+    assert forms == [BlobForm.PLAIN]
+
+
+def test_a_streamed_line_that_fails_its_proof_late_is_stored_as_text() -> None:
+    text = base64.b64encode(BIG[:-1]).decode()
+    assert text.endswith("=")
+    bad = MessageRecord(5 * MS, 1, OU, b'notification:updateAudio {"audios":{"3":"' + text[:-2].encode() + b'B="}}')
+    records = [layout(1, MS, [(0, 0.0, 3)]), bad, audio(1, 7 * MS, (3, render(1, 0)))]
+    data = write_bytes(records)
+    back, reader = read_bytes(data)
+    assert back == records and reader.damage == []
+    assert blob_forms(data) == [BlobForm.KEY]  # the small one after it: no base moved before
+
+
+def test_a_line_with_a_streamed_payload_moves_no_base() -> None:
+    encoder = AudioEncoder(Ids())
+    encoder.note_layout(layout(1, 0, [(0, 0.0, 3), (1, 0.0, 4)]))
+    mixed = encoder.encode(audio(1, 1, (3, BIG), (4, render(2, 0))))
+    assert mixed is not None and [b.form for b in mixed.blobs] == [BlobForm.PLAIN, BlobForm.PLAIN]
+    after = encoder.encode(audio(1, 2, (4, render(2, 1))))
+    assert after is not None and [b.form for b in after.blobs] == [BlobForm.KEY]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from utauproxy.protocol.audio_line import AudioText, audio_texts, layout_slots
+import base64
+
+from utauproxy.protocol.audio_line import AudioText, Base64Text, audio_texts, layout_slots
 
 
 def test_audio_texts_are_the_values_with_their_hash_keys() -> None:
@@ -37,3 +39,24 @@ def test_layout_slots_map_each_hash_to_its_track_and_start() -> None:
 def test_layout_slots_of_anything_else_are_empty() -> None:
     for body in (b"", b"not json", b"[1,2]", b'{"parts":3}', b'{"parts":[{"startMs":"a"}]}', b"[" * 100_000):
         assert layout_slots(body) == {}
+
+
+def test_base64_text_is_proven_piece_by_piece_and_whole() -> None:
+    payload = bytes(range(256)) * 20_000  # 5 MB: two pieces
+    text = base64.b64encode(payload)
+    assert Base64Text(memoryview(text)).exact() == payload
+    assert Base64Text(memoryview(text)).decoded_len == len(payload)
+    assert b"".join(Base64Text(memoryview(text)).exact_pieces()) == payload
+
+
+def test_base64_text_that_only_decodes_piece_by_piece_is_refused() -> None:
+    # Padding right at a piece boundary: each piece alone is canonical, the whole is not.
+    first = base64.b64encode(b"x" * (3 * (1 << 20) - 1))
+    assert len(first) == 4 << 20 and first.endswith(b"=")
+    assert Base64Text(memoryview(first + b"QUJD")).exact() is None
+
+
+def test_base64_text_with_stray_bits_or_odd_characters_is_refused() -> None:
+    for text in (b"QR==", b"QUJ", b"QU\nJD", b"QUJD=", b"-_-_", b"QUJDRA==QUJD"):
+        assert Base64Text(memoryview(text)).exact() is None, text
+    assert Base64Text(memoryview(b"")).exact() == b""

@@ -26,14 +26,13 @@ import pybase64
 from utauproxy.capture.codec import AudioBlob, AudioRecord
 from utauproxy.capture.delta import MISS_RATIO, BaseCache, Ids, delta_compressor
 from utauproxy.capture.layout import AUDIO_LINE_MAX_BYTES, DELTA_MAX_BYTES, BlobForm
-from utauproxy.protocol.audio import strict_b64decode
-from utauproxy.protocol.audio_line import AudioText, Slot, audio_texts, layout_slots
+from utauproxy.protocol.audio_line import AudioText, Base64Text, Slot, audio_texts, layout_slots
 from utauproxy.records import MessageFlags, MessageRecord
 
 LAYOUT_LABEL = "request:updatePartLayout"
 AUDIO_LABEL = "notification:updateAudio"
 MIN_TEXT = 1024  # shorter values are left to the chunk's compression
-MAX_TEXT = 4 * (DELTA_MAX_BYTES // 3)  # longer ones would decode past the delta limit
+MAX_TEXT = 4 * (DELTA_MAX_BYTES // 3)  # longer ones decode past the delta limit: PLAIN, streamed
 MAX_CHAIN = 64  # deltas per key, whatever they cost
 WRITER_AUDIO_BASE_BYTES = 128 << 20  # with the messages' 256 MiB, within a reader's 512 MiB
 _NO_LF = int(MessageFlags.NO_LF)  # the only flag an AUDIO line may carry: a whole line
@@ -74,15 +73,19 @@ class AudioEncoder:
         view = memoryview(raw)
         skeleton: list[bytes] = []
         blobs: list[AudioBlob] = []
-        pos = removed = 0
-        for text in audio_texts(raw, MIN_TEXT):
-            payload = _exact_payload(view[text.start:text.end]) if text.end - text.start <= MAX_TEXT else None
-            if payload is None:
+        texts = audio_texts(raw, MIN_TEXT)
+        # A payload decoded only while it is written is proven only then, and should it fail
+        # the line is stored as text: so no payload of such a line may move a stream's base.
+        streamed = any(text.end - text.start > MAX_TEXT for text in texts)
+        pos = kept = 0  # raw[:pos] is done; `kept` bytes of it are in the skeleton
+        for text in texts:
+            at = kept + text.start - pos
+            blob = self._blob(record, text, Base64Text(view[text.start:text.end]), at, streamed)
+            if blob is None:
                 continue
             skeleton.append(raw[pos:text.start])
-            removed += text.start - pos
-            pos = text.end
-            blobs.append(self._blob(record, text, payload, removed))
+            kept, pos = at, text.end
+            blobs.append(blob)
         if not blobs:
             return None
         skeleton.append(raw[pos:])
@@ -95,9 +98,15 @@ class AudioEncoder:
         for key in [key for key in self._parts if key[0] == conn]:
             self._base_bytes -= len(self._parts.pop(key).base)
 
-    def _blob(self, record: MessageRecord, text: AudioText, payload: bytes, at: int) -> AudioBlob:
+    def _blob(self, record: MessageRecord, text: AudioText, base64: Base64Text, at: int,
+              plain: bool) -> AudioBlob | None:
+        if len(base64.text) > MAX_TEXT:  # decoded while written (a 64 MiB line), proven then
+            return AudioBlob(at, BlobForm.PLAIN, b"", size=base64.decoded_len, text=base64)
+        payload = base64.exact()
+        if payload is None:
+            return None
         slot = self._slots.get(record.conn, {}).get(text.key) if text.key is not None else None
-        if slot is None:  # no layout named it: nothing to tell which render came before
+        if slot is None or plain:  # with no layout, nothing tells which render came before
             return AudioBlob(at, BlobForm.PLAIN, payload)
         part = self._part((record.conn, int(record.direction), slot))
         frame = self._delta(part, payload)
@@ -136,16 +145,6 @@ class AudioEncoder:
             if other is not part and other.base:
                 self._base_bytes -= len(other.base)
                 other.base, other.base_id = b"", -1
-
-
-def _exact_payload(text: memoryview) -> bytes | None:
-    """The bytes `text` is the standard padded base64 of, if re-encoding them gives `text`
-    back exactly (the proof DESIGN.md §4 asks for); None otherwise."""
-    try:
-        payload = strict_b64decode(text)
-    except ValueError:  # binascii.Error included
-        return None
-    return payload if pybase64.b64encode(payload) == text else None
 
 
 def rebuild_line(record: AudioRecord, bases: BaseCache) -> bytes:

@@ -11,6 +11,7 @@ Layout (docs/capture-format.md "Chunks"):
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,6 +86,22 @@ def encode_chunk_parts(
         crc = zlib.crc32(piece, crc)
     head = b"".join((_PREFIX, crc.to_bytes(4, "big"), tail))
     return [head, *pieces], ChunkMeta(meta.seq, meta.first_ts_ns, meta.last_ts_ns, meta.count, codec, raw_len)
+
+
+def stored_chunk_head(meta: ChunkMeta, data: Iterable[bytes]) -> tuple[bytes, ChunkMeta]:
+    """The head of a STORED chunk of meta.raw_len bytes of records, which `data` yields: the
+    head holds their CRC, so they are read here once and then written by the caller from
+    the same source, never held whole. Raises ValueError when `data` is not raw_len long
+    (and whatever `data` raises)."""
+    fields = [meta.seq, meta.first_ts_ns, meta.last_ts_ns, meta.count, Codec.STORED, meta.raw_len]
+    tail = cbor2.dumps(fields) + bytes_head(meta.raw_len)
+    crc, length = zlib.crc32(tail, zlib.crc32(_PREFIX)), 0
+    for piece in data:
+        crc, length = zlib.crc32(piece, crc), length + len(piece)
+    if length != meta.raw_len:
+        raise ValueError(f"{length} bytes of records, declared {meta.raw_len}")
+    head = b"".join((_PREFIX, crc.to_bytes(4, "big"), tail))
+    return head, ChunkMeta(meta.seq, meta.first_ts_ns, meta.last_ts_ns, meta.count, Codec.STORED, meta.raw_len)
 
 
 @dataclass(frozen=True, slots=True)

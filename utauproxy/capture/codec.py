@@ -7,14 +7,15 @@ know (a later minor may append an optional map there) and skip unknown type code
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, cast
 
 import cbor2
 
 from utauproxy.capture.layout import MAX_MESSAGE_BYTES, BlobForm, RecordType
-from utauproxy.capture.safecbor import bytes_head
+from utauproxy.capture.safecbor import array_head, bytes_head
 from utauproxy.capture.values import INT64_MAX, INT64_MIN, UINT64_MAX, checked_int, plain_map, plain_text
 from utauproxy.errors import CaptureCorrupt
+from utauproxy.protocol.audio_line import Base64Text
 from utauproxy.records import (
     ConnectionRecord,
     ConnEvent,
@@ -85,10 +86,14 @@ class AudioBlob:
     base_id: int = 0
     new_base_id: int = 0
     size: int = 0
+    # Writer only: a PLAIN payload still as its text, decoded piece by piece while it is
+    # written (`data` is then empty and `size` the decoded length), so that a 64 MiB line is
+    # never held decoded as well.
+    text: Base64Text | None = None
 
     @property
     def payload_len(self) -> int:
-        return self.size if self.form is BlobForm.DELTA else len(self.data)
+        return self.size if self.form is BlobForm.DELTA or self.text is not None else len(self.data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,9 +183,27 @@ def encode_base_copy(key: KeyRecord) -> bytes:
 
 
 def encode_audio(record: AudioRecord) -> bytes:
-    blobs = [_blob_fields(blob) for blob in record.blobs]
-    head = [RecordType.MESSAGE_AUDIO, record.ts_ns, record.conn, int(record.direction), int(record.flags)]
-    return cbor2.dumps([*head, record.skeleton, blobs])
+    """The record array of an AUDIO record whose payloads are all decoded."""
+    parts = encode_audio_parts(record)
+    if any(isinstance(part, Base64Text) for part in parts):
+        raise ValueError("a payload still as text: use encode_audio_parts")
+    return b"".join(cast(list[bytes], parts))
+
+
+def encode_audio_parts(record: AudioRecord) -> list[bytes | Base64Text]:
+    """The record array as parts whose concatenation is its encoding, a payload given as text
+    standing for the bytes it decodes to (see AudioBlob.text)."""
+    fields = [RecordType.MESSAGE_AUDIO, record.ts_ns, record.conn, int(record.direction), int(record.flags),
+              record.skeleton]
+    head = array_head(len(fields) + 1) + cbor2.dumps(fields)[1:]  # one more element: the blobs
+    parts: list[bytes | Base64Text] = [head + array_head(len(record.blobs))]
+    for blob in record.blobs:
+        if blob.text is None:
+            parts.append(cbor2.dumps(_blob_fields(blob)))
+        else:
+            # An empty byte string encodes as one byte (0x40); the payload's head replaces it.
+            parts += [cbor2.dumps([blob.at, BlobForm.PLAIN, b""])[:-1] + bytes_head(blob.size), blob.text]
+    return parts
 
 
 def _blob_fields(blob: AudioBlob) -> list[Any]:
@@ -333,8 +356,8 @@ def _decode_blob(value: Any) -> AudioBlob:
     need = _BLOB_LENGTH[form]
     if len(value) < need:
         raise RecordInvalid(f"an audio blob of form {form.name} needs {need} elements, has {len(value)}")
-    ids = [f.integer(index, 0) for index in range(3, need)]
-    return AudioBlob(f.integer(0, 0), form, f.blob(2), *ids)
+    stream, base_id, new_base_id, size = (f.integer(index, 0) if index < need else 0 for index in range(3, 7))
+    return AudioBlob(f.integer(0, 0), form, f.blob(2), stream, base_id, new_base_id, size)
 
 
 _MIN_LENGTH = {

@@ -89,5 +89,7 @@ class BlobForm(IntEnum):
 MAX_MESSAGE_BYTES: Final = (256 << 20) + (64 << 10)  # a v1.2 frame (256 MiB) plus its header
 MAX_CHUNK_BYTES_OPTION: Final = 32 << 20  # largest chunk_max_bytes a writer accepts
 DELTA_MAX_BYTES: Final = 16 << 20  # larger messages (and decoded audio) are never keys or deltas
-AUDIO_LINE_MAX_BYTES: Final = 48 << 20  # longer updateAudio lines are stored as they are
+# Longer updateAudio lines are stored as they are: a reader holds a line's chunk and the line
+# it rebuilds, and both must fit ReadLimits.max_chunk_bytes (288 MiB).
+AUDIO_LINE_MAX_BYTES: Final = 128 << 20
 MAX_VALUE_DEPTH: Final = 32  # nesting of caller-supplied maps and lists (detail, entry, extra)

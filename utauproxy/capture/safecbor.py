@@ -130,6 +130,11 @@ def head_bytes(major: int, value: int) -> bytes:
     raise ValueError(f"{value} does not fit a CBOR head")
 
 
+def array_head(length: int) -> bytes:
+    """The head of an array of `length` items."""
+    return head_bytes(_MAJOR_ARRAY, length)
+
+
 def bytes_head(length: int) -> bytes:
     """The head of a byte string of `length` bytes."""
     return head_bytes(_MAJOR_BYTES, length)

@@ -8,22 +8,24 @@ chunk_max_age_ns, so a kill -9 loses at most the open chunk. Not thread-safe: on
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from types import TracebackType
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 import zstandard
 
 from utauproxy.capture import codec
-from utauproxy.capture.chunk import ChunkMeta, encode_chunk, encode_chunk_parts
+from utauproxy.capture.chunk import ChunkMeta, encode_chunk, encode_chunk_parts, stored_chunk_head
+from utauproxy.capture.codec import AudioRecord
 from utauproxy.capture.audio import AUDIO_LABEL, LAYOUT_LABEL, AudioEncoder
 from utauproxy.capture.delta import LEVEL, DeltaEncoder, Ids, Plan, StreamState
 from utauproxy.capture.footer import FooterBuilder, encode_trailer
-from utauproxy.capture.layout import MAX_CHUNK_BYTES_OPTION
+from utauproxy.capture.layout import MAX_CHUNK_BYTES_OPTION, Codec
 from utauproxy.capture.preamble import encode_preamble
 from utauproxy.capture.values import plain_map
 from utauproxy.errors import CaptureError
+from utauproxy.protocol.audio_line import Base64Text
 from utauproxy.protocol.header import message_label
 from utauproxy.records import CaptureHeader, ConnectionRecord, ConnEvent, MessageFlags, MessageRecord, Record
 
@@ -210,11 +212,34 @@ class CaptureWriter:
         self._seal_if_full()
 
     def _write_audio(self, record: MessageRecord) -> bool:
+        """Store an updateAudio line as an AUDIO record if it can be (capture/audio.py)."""
         audio = self._audio.encode(record)
         if audio is None:
             return False
-        encoded = codec.encode_audio(audio)
+        parts = codec.encode_audio_parts(audio)
+        if any(isinstance(part, Base64Text) for part in parts):
+            return self._write_streamed(audio, parts)
+        encoded = b"".join(cast(list[bytes], parts))
         self._append([encoded], len(encoded) + len(record.raw), record.ts_ns)
+        return True
+
+    def _write_streamed(self, audio: AudioRecord, parts: list[bytes | Base64Text]) -> bool:
+        """A line with a payload too big to hold decoded as well: a STORED chunk of its own,
+        decoded twice piece by piece (for the chunk's CRC, then into the file). False, with
+        nothing written, when the text turns out not to be exactly base64."""
+        self._seal()
+        size = sum(len(part) if isinstance(part, bytes) else part.decoded_len for part in parts)
+        meta = ChunkMeta(self._seq, audio.ts_ns, audio.ts_ns, 1, Codec.STORED, size)
+        try:
+            head, meta = stored_chunk_head(meta, _decoded(parts))
+        except ValueError:
+            return False
+        offset = self._offset
+        self._emit(head)
+        for piece in _decoded(parts):
+            self._emit(piece)
+        self._stats.add_chunk(offset, meta)
+        self._seq += 1
         return True
 
     def _append_delta(self, encoded: bytes, record: MessageRecord, stream: StreamState) -> None:
@@ -318,6 +343,14 @@ class CaptureWriter:
         except OSError as exc:
             if self._failure is None:
                 raise CaptureError(f"cannot close the capture: {exc}") from exc
+
+
+def _decoded(parts: list[bytes | Base64Text]) -> Iterator[bytes]:
+    for part in parts:
+        if isinstance(part, bytes):
+            yield part
+        else:
+            yield from part.exact_pieces()
 
 
 def _check_options(*, chunk_max_bytes: int = 4 << 20, chunk_max_age_ns: int = 0) -> None:

@@ -11,10 +11,13 @@ the caller byte for byte, so an odd line only means less is found.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TypeAlias, TypeGuard
 
-from utauproxy.protocol.audio import UPDATE_AUDIO_HEAD
+import pybase64
+
+from utauproxy.protocol.audio import UPDATE_AUDIO_HEAD, strict_b64decode
 
 # (trackNo, startMs): a part of the arrangement, whose renders follow one another.
 Slot: TypeAlias = tuple[int, float]
@@ -24,6 +27,8 @@ Slot: TypeAlias = tuple[int, float]
 _KEY_END_VALUE_START = b'":"'
 _QUOTE = b'"'
 _MAX_DIGITS = 20  # a hash is at most a uint64; longer "numbers" are not hashes
+_PIECE_CHARS = 4 << 20  # base64 characters decoded at a time (a multiple of 4)
+_PAD = ord("=")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +58,44 @@ def audio_texts(raw: bytes, min_length: int = 1) -> list[AudioText]:
             found.append(AudioText(start, end, _decimal(raw[key_start:key_end])))
         pos = end + 1
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class Base64Text:
+    """Text that is standard padded base64 (RFC 4648 §4) if `exact_pieces` says so: the
+    bytes it decodes to, proven by encoding them back to the same text (DESIGN.md §4)."""
+
+    text: memoryview
+
+    @property
+    def decoded_len(self) -> int:
+        """What it decodes to, if it decodes: 3 bytes per 4 characters, less the padding."""
+        text = self.text
+        padding = (len(text) >= 1 and text[-1] == _PAD) + (len(text) >= 2 and text[-2] == _PAD)
+        return len(text) // 4 * 3 - padding
+
+    def exact(self) -> bytes | None:
+        """All of the decoded bytes, or None when the text is not exactly their base64."""
+        try:
+            return b"".join(self.exact_pieces())
+        except ValueError:
+            return None
+
+    def exact_pieces(self) -> Iterator[bytes]:
+        """The decoded bytes, a few MiB at a time (a 64 MiB line is never held decoded).
+        Raises ValueError at the first piece that does not encode back to its text."""
+        text = self.text
+        if len(text) % 4:
+            raise ValueError("base64 text of a length that is not a multiple of 4")
+        for start in range(0, len(text), _PIECE_CHARS):
+            piece = text[start : start + _PIECE_CHARS]
+            # Padding ends a piece or nothing: inside the text it would pass piece by piece.
+            if piece[-1] == _PAD and start + len(piece) < len(text):
+                raise ValueError("base64 padding inside the text")
+            decoded = strict_b64decode(piece)  # a binascii.Error is a ValueError
+            if pybase64.b64encode(decoded) != piece.tobytes():  # memoryview == is 70x slower
+                raise ValueError("base64 text that is not the canonical encoding of its bytes")
+            yield decoded
 
 
 def layout_slots(body: bytes) -> dict[int, Slot]:
