@@ -131,12 +131,6 @@ def test_a_chain_takes_a_new_key_after_max_chain_deltas() -> None:
 
 
 def test_a_chain_takes_a_new_key_once_its_deltas_cost_as_much() -> None:
-    # Renders that change a lot: each delta ~40% of a key's bytes is a miss (a key)...
-    changes = [audio(1, 2 * i + 1, (i, random.Random(i).randbytes(3000))) for i in range(3)]
-    records: list[Record] = []
-    for i, line in enumerate(changes):
-        records += [layout(1, 2 * i, [(0, 0.0, i)]), line]
-    assert blob_forms(write_bytes(records)) == [BlobForm.KEY] * 3
     # ...and small deltas add up to a key within a bounded number of renders.
     encoder = AudioEncoder(Ids())
     forms = []
@@ -147,6 +141,17 @@ def test_a_chain_takes_a_new_key_once_its_deltas_cost_as_much() -> None:
         assert isinstance(encoded, AudioRecord)
         forms.append(encoded.blobs[0].form)
     assert BlobForm.DELTA in forms and forms.count(BlobForm.KEY) >= 3
+
+
+def test_renders_that_share_nothing_back_off_to_plain_and_hold_no_base() -> None:
+    records: list[Record] = []
+    for i in range(14):
+        records += [layout(1, 2 * i, [(0, 0.0, i)]), audio(1, 2 * i + 1, (i, random.Random(i).randbytes(3000)))]
+    data = write_bytes(records)
+    assert read_bytes(data)[0] == records
+    key, plain = BlobForm.KEY, BlobForm.PLAIN
+    # two misses in a row, then 8 renders stored plainly, then a try again that misses twice
+    assert blob_forms(data) == [key, key, plain] + [plain] * 8 + [key, key, plain]
 
 
 def test_evicted_bases_mean_keys_never_a_wrong_base() -> None:

@@ -24,17 +24,27 @@ from dataclasses import dataclass
 import pybase64
 
 from utauproxy.capture.codec import AudioBlob, AudioRecord
-from utauproxy.capture.delta import MISS_RATIO, BaseCache, Ids, delta_compressor
-from utauproxy.capture.layout import AUDIO_LINE_MAX_BYTES, DELTA_MAX_BYTES, BlobForm
+from utauproxy.capture.delta import (
+    FIRST_BACKOFF,
+    MAX_BACKOFF,
+    MISS_RATIO,
+    MISSES_BEFORE_BACKOFF,
+    BaseCache,
+    Ids,
+    delta_compressor,
+)
+from utauproxy.capture.layout import AUDIO_LINE_MAX_BYTES, BlobForm
 from utauproxy.protocol.audio_line import AudioText, Base64Text, Slot, audio_texts, layout_slots
 from utauproxy.records import MessageFlags, MessageRecord
 
 LAYOUT_LABEL = "request:updatePartLayout"
 AUDIO_LABEL = "notification:updateAudio"
 MIN_TEXT = 1024  # shorter values are left to the chunk's compression
-MAX_TEXT = 4 * (DELTA_MAX_BYTES // 3)  # longer ones decode past the delta limit: PLAIN, streamed
+DECODED_LINE_MAX_BYTES = 8 << 20  # longer lines are streamed (see AudioEncoder.encode)
 MAX_CHAIN = 64  # deltas per key, whatever they cost
-WRITER_AUDIO_BASE_BYTES = 128 << 20  # with the messages' 256 MiB, within a reader's 512 MiB
+# Bases held for the next render's delta, beside the messages' 256 MiB (within a reader's
+# 512 MiB). Small, because the recorder's memory target is 2 x the largest message + 100 MB.
+WRITER_AUDIO_BASE_BYTES = 32 << 20
 _NO_LF = int(MessageFlags.NO_LF)  # the only flag an AUDIO line may carry: a whole line
 
 
@@ -48,6 +58,9 @@ class _Part:
     key_cost: int = 0
     chain_bytes: int = 0
     chain: int = 0
+    misses: int = 0
+    plain_left: int = 0
+    backoff: int = FIRST_BACKOFF
 
 
 class AudioEncoder:
@@ -73,14 +86,17 @@ class AudioEncoder:
         view = memoryview(raw)
         skeleton: list[bytes] = []
         blobs: list[AudioBlob] = []
-        texts = audio_texts(raw, MIN_TEXT)
-        # A payload decoded only while it is written is proven only then, and should it fail
-        # the line is stored as text: so no payload of such a line may move a stream's base.
-        streamed = any(text.end - text.start > MAX_TEXT for text in texts)
+        # A long line is decoded only while it is written, never held decoded (nor its
+        # deltas' bases): the recorder's memory target is 2 x the largest message + 100 MB.
+        # It is proven only then, and stored as text should that fail, so none of its
+        # payloads may move a stream's base.
+        streamed = len(raw) > DECODED_LINE_MAX_BYTES
         pos = kept = 0  # raw[:pos] is done; `kept` bytes of it are in the skeleton
-        for text in texts:
+        for text in audio_texts(raw, MIN_TEXT):
             at = kept + text.start - pos
-            blob = self._blob(record, text, Base64Text(view[text.start:text.end]), at, streamed)
+            base64 = Base64Text(view[text.start:text.end])
+            blob = (AudioBlob(at, BlobForm.PLAIN, b"", size=base64.decoded_len, text=base64) if streamed
+                    else self._blob(record, text, base64, at))
             if blob is None:
                 continue
             skeleton.append(raw[pos:text.start])
@@ -98,18 +114,30 @@ class AudioEncoder:
         for key in [key for key in self._parts if key[0] == conn]:
             self._base_bytes -= len(self._parts.pop(key).base)
 
-    def _blob(self, record: MessageRecord, text: AudioText, base64: Base64Text, at: int,
-              plain: bool) -> AudioBlob | None:
-        if len(base64.text) > MAX_TEXT:  # decoded while written (a 64 MiB line), proven then
-            return AudioBlob(at, BlobForm.PLAIN, b"", size=base64.decoded_len, text=base64)
+    def _blob(self, record: MessageRecord, text: AudioText, base64: Base64Text, at: int) -> AudioBlob | None:
         payload = base64.exact()
         if payload is None:
             return None
         slot = self._slots.get(record.conn, {}).get(text.key) if text.key is not None else None
-        if slot is None or plain:  # with no layout, nothing tells which render came before
+        if slot is None:  # with no layout, nothing tells which render came before
             return AudioBlob(at, BlobForm.PLAIN, payload)
-        part = self._part((record.conn, int(record.direction), slot))
-        frame = self._delta(part, payload)
+        return self._render(self._part((record.conn, int(record.direction), slot)), payload, at)
+
+    def _render(self, part: _Part, payload: bytes, at: int) -> AudioBlob:
+        """A KEY or DELTA that moves the part's base, or PLAIN while the part backs off."""
+        if part.plain_left:
+            part.plain_left -= 1
+            return AudioBlob(at, BlobForm.PLAIN, payload)
+        frame, missed = self._delta(part, payload)
+        if missed:
+            part.misses += 1
+            if part.misses >= MISSES_BEFORE_BACKOFF:  # renders that share nothing: stop trying
+                self._set_base(part, b"", -1)
+                part.misses, part.plain_left = 0, part.backoff
+                part.backoff = min(part.backoff * 2, MAX_BACKOFF)
+                return AudioBlob(at, BlobForm.PLAIN, payload)
+        elif frame is not None:
+            part.misses, part.backoff = 0, FIRST_BACKOFF
         base_id = part.base_id
         self._set_base(part, payload, self._ids.base())
         if frame is None:
@@ -119,14 +147,15 @@ class AudioEncoder:
         part.chain += 1
         return AudioBlob(at, BlobForm.DELTA, frame, part.stream, base_id, part.base_id, len(payload))
 
-    def _delta(self, part: _Part, payload: bytes) -> bytes | None:
-        """The delta to the part's previous render, or None when a key is due instead."""
+    def _delta(self, part: _Part, payload: bytes) -> tuple[bytes | None, bool]:
+        """The delta to the part's previous render, or None when a key is due instead; and
+        whether the delta missed (larger than MISS_RATIO of the payload)."""
         if not part.base or part.chain >= MAX_CHAIN:
-            return None
+            return None, False
         frame = delta_compressor(part.base).compress(payload)
-        if len(frame) > MISS_RATIO * len(payload) or part.chain_bytes + len(frame) > part.key_cost:
-            return None
-        return frame
+        if len(frame) > MISS_RATIO * len(payload):
+            return None, True
+        return (None if part.chain_bytes + len(frame) > part.key_cost else frame), False
 
     def _part(self, key: tuple[int, int, Slot]) -> _Part:
         part = self._parts.get(key)
