@@ -109,7 +109,7 @@ async def test_a_dead_capture_process_stops_the_capture_not_the_caller(tmp_path:
     warnings: list[str] = []
     async with capture_process(_spec(tmp_path / "c.utpcap"), on_warning=warnings.append) as running:
         running.input.chunk(1, OU, b"request:a:init {}\n")
-        os.kill(running._proc.pid, signal.SIGKILL)
+        os.kill(running.pid, signal.SIGKILL)
         with anyio.fail_after(10):
             while running.input.failure is None:  # noticed at the next write
                 running.input.chunk(1, OU, b"request:b:init {}\n" * 1000)

@@ -51,6 +51,11 @@ class CaptureProcess:
         self.bytes_written = 0
 
     @property
+    def pid(self) -> int:
+        """The capture process's id (for a status report, or a test that kills it)."""
+        return self._proc.pid
+
+    @property
     def failure(self) -> str | None:
         """Why the capture stopped being written (or was never finished), if it did."""
         return self._failure or self.input.failure
