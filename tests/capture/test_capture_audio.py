@@ -12,9 +12,6 @@ import random
 import tracemalloc
 
 import zstandard
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
 from capture_helpers import (
     craft_chunk,
     craft_header,
@@ -24,12 +21,15 @@ from capture_helpers import (
     records_cbor,
     write_bytes,
 )
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from utauproxy.capture import CaptureReader, CaptureWriter
 from utauproxy.capture.audio import MAX_CHAIN, AudioEncoder, rebuild_line
 from utauproxy.capture.codec import AudioRecord
 from utauproxy.capture.delta import BaseCache, Ids
-from utauproxy.capture.limits import DEFAULT_LIMITS
 from utauproxy.capture.layout import BlobForm
+from utauproxy.capture.limits import DEFAULT_LIMITS
 from utauproxy.records import ConnectionRecord, ConnEvent, Direction, MessageFlags, MessageRecord, Record
 
 MS = 1_000_000

@@ -88,7 +88,7 @@ class BlobForm(IntEnum):
 # Hard limits the writer enforces so that everything it writes passes the default ReadLimits.
 MAX_MESSAGE_BYTES: Final = (256 << 20) + (64 << 10)  # a v1.2 frame (256 MiB) plus its header
 MAX_CHUNK_BYTES_OPTION: Final = 32 << 20  # largest chunk_max_bytes a writer accepts
-DELTA_MAX_BYTES: Final = 16 << 20  # larger messages (and decoded audio) are never keys or deltas
+DELTA_MAX_BYTES: Final = 16 << 20  # larger messages are never keys or deltas
 # Longer updateAudio lines are stored as they are: a reader holds a line's chunk and the line
 # it rebuilds, and both must fit ReadLimits.max_chunk_bytes (288 MiB).
 AUDIO_LINE_MAX_BYTES: Final = 128 << 20

@@ -22,8 +22,8 @@ from typing import Any, BinaryIO, cast
 import cbor2
 import zstandard
 
-from utauproxy.capture.chunk import ChunkExtent, ChunkMeta, chunk_extent, decode_chunk
 from utauproxy.capture.audio import rebuild_line
+from utauproxy.capture.chunk import ChunkExtent, ChunkMeta, chunk_extent, decode_chunk
 from utauproxy.capture.codec import AudioRecord, CopyRecord, DeltaRecord, KeyRecord, RecordInvalid, decode_record
 from utauproxy.capture.delta import BaseCache
 from utauproxy.capture.footer import Footer, decode_footer, parse_trailer

@@ -16,9 +16,9 @@ from typing import Any, BinaryIO, cast
 import zstandard
 
 from utauproxy.capture import codec
+from utauproxy.capture.audio import AUDIO_LABEL, LAYOUT_LABEL, AudioEncoder
 from utauproxy.capture.chunk import ChunkMeta, encode_chunk, encode_chunk_parts, stored_chunk_head
 from utauproxy.capture.codec import AudioRecord
-from utauproxy.capture.audio import AUDIO_LABEL, LAYOUT_LABEL, AudioEncoder
 from utauproxy.capture.delta import LEVEL, DeltaEncoder, Ids, Plan, StreamState
 from utauproxy.capture.footer import FooterBuilder, encode_trailer
 from utauproxy.capture.layout import MAX_CHUNK_BYTES_OPTION, Codec
