@@ -27,7 +27,7 @@ from pathlib import Path
 
 from utauproxy.capture.reader import CaptureReader
 from utauproxy.diff.facts import FactsCache
-from utauproxy.diff.lookahead import AudioAhead, Keyed
+from utauproxy.diff.lookahead import AudioAhead
 from utauproxy.diff.summary import CaptureSummary, Summarizer, decoded
 from utauproxy.inspect.audio import DigestsAhead
 from utauproxy.inspect.decode import DecodedMessage, dialect_of
@@ -48,28 +48,17 @@ class _Side:
         self.summarizer = Summarizer(path.name, self.reader.header, facts)
         self.items = audio.items(decoded(self.reader.records(), self.dialect))
         stack.callback(self.items.close)  # before the reader closes: its worker thread ends first
-        self._held: Keyed | None = None
 
     def turn(self, budget: int) -> bool:
-        """Summarise items until `budget` message bytes are done; False once all are. The
-        item that ends a turn is summarised at the start of the next one: its audio is
-        digested on the worker threads meanwhile, while the other capture takes its turn."""
-        if self._held is not None:
-            self._add(self._held)
-            self._held = None
+        """Summarise items until `budget` message bytes are done; False once all are."""
         done = 0
-        for keyed in self.items:
-            item = keyed[0]
+        for item, key in self.items:
+            self.summarizer.add(item, self.dialect, key)
             if isinstance(item, DecodedMessage):
                 done += sum(len(record.raw) for record in item.records)
                 if done >= budget:
-                    self._held = keyed
                     return True
-            self._add(keyed)
         return False
-
-    def _add(self, keyed: Keyed) -> None:
-        self.summarizer.add(keyed[0], self.dialect, keyed[1])
 
     def result(self) -> tuple[CaptureSummary, int]:
         return self.summarizer.finish(), sum(damage.length for damage in self.reader.damage)
