@@ -3,7 +3,7 @@
 Reading a capture is a pipeline: a worker thread decompresses the next big chunk (zstd lets
 go of the GIL) while the main thread summarises the records of the chunk before it. Summarising
 one capture after the other, the main thread catches up with the worker at every big chunk
-and waits for it (about a third of a diff's time, on audio-heavy captures). Here the two
+and waits for it (30% of its time on the benchmark's captures). Here the two
 captures take turns: a few MiB of messages of A, then as many of B, and so on, so that while
 the main thread works through A's records, B's worker decompresses B's next chunk, and the
 other way round.
