@@ -139,16 +139,66 @@ def join_path(path: str, key: str) -> str:
 # of each number stay. Two payloads with the same value and different skeletons differ only
 # in formatting (the `json-format` noise rule).
 _TOKEN = re.compile(rb'"[^"\\]*+(?:\\.[^"\\]*+)*+"(\s*:)?|-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?', re.DOTALL)
+# _TOKEN's parts, for `_skeleton_by_strings`.
+_NUMBER = re.compile(rb"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+_KEY_COLON = re.compile(rb"\s*:")
+_BACKSLASH = 0x5C
+# Payloads from this size have their strings found by `_skeleton_by_strings`: a USTX text is
+# one string of ~150 KB with an escape on every line, which _TOKEN walks escape by escape.
+_BIG_FORMAT = 16 << 10
 
 
-def format_digest(payload: bytes) -> int:
+def format_digest(payload: bytes | memoryview) -> int:
     """A digest of the payload's formatting alone (see `_TOKEN`)."""
-    def shape(match: re.Match[bytes]) -> bytes:
-        if match.group(0).startswith(b'"'):
-            return match.group(0) if match.group(1) is not None else b'"'
-        return b"0" + (b".0" if match.group(2) else b"") + (b"e" if match.group(3) else b"")
+    if len(payload) >= _BIG_FORMAT:
+        return xxhash.xxh3_64_intdigest(_skeleton_by_strings(bytes(payload)))
+    return xxhash.xxh3_64_intdigest(_TOKEN.sub(_shape, payload))
 
-    return xxhash.xxh3_64_intdigest(_TOKEN.sub(shape, payload))
+
+def _shape(match: re.Match[bytes]) -> bytes:
+    if match.group(0).startswith(b'"'):
+        return match.group(0) if match.group(1) is not None else b'"'
+    return b"0" + (b".0" if match.group(2) else b"") + (b"e" if match.group(3) else b"")
+
+
+def _number_shape(match: re.Match[bytes]) -> bytes:
+    return b"0" + (b".0" if match.group(1) else b"") + (b"e" if match.group(2) else b"")
+
+
+def _skeleton_by_strings(payload: bytes) -> bytes:
+    """`_TOKEN.sub(_shape, payload)`, byte for byte, with each string's end found by memchr
+    (bytes.find) instead. Between two strings only numbers can match; a string that does not
+    end (no closing quote) leaves the rest of the payload to _TOKEN itself."""
+    pieces: list[bytes] = []
+    pos = 0
+    while (opening := payload.find(b'"', pos)) >= 0:
+        closing = _closing_quote(payload, opening)
+        if closing < 0:
+            break
+        pieces.append(_NUMBER.sub(_number_shape, payload[pos:opening]))
+        key = _KEY_COLON.match(payload, closing + 1)
+        if key is not None:  # a key: kept whole, with what is between it and its colon
+            pieces.append(payload[opening : key.end()])
+            pos = key.end()
+        else:
+            pieces.append(b'"')
+            pos = closing + 1
+    pieces.append(_TOKEN.sub(_shape, payload[pos:]))
+    return b"".join(pieces)
+
+
+def _closing_quote(payload: bytes, opening: int) -> int:
+    """Where the string opened at `opening` ends as _TOKEN sees it: the first quote after it
+    preceded by an even run of backslashes (pairs of them are escapes, an odd one out escapes
+    the quote); -1 when there is none."""
+    quote = opening
+    while (quote := payload.find(b'"', quote + 1)) >= 0:
+        before = quote - 1
+        while before > opening and payload[before] == _BACKSLASH:
+            before -= 1
+        if (quote - 1 - before) % 2 == 0:
+            return quote
+    return -1
 
 
 # -- components: what two messages of one kind have in common ----------------------------------

@@ -2,7 +2,8 @@
 
 Three passes, none of which holds a whole capture:
 1. summary.py reads each file once, streaming, into per-message summaries (fingerprints,
-   hash references) and a digest of every audio payload, filed by hash;
+   hash references) and a digest of every audio payload, filed by hash; the two files are
+   read side by side, taking turns (sidebyside.py);
 2. align.py pairs the messages, pairs.py settles every pair it can from the summaries;
 3. reread.py fetches the payloads of the pairs that still differ, within a memory budget,
    for payload.py (field-level details) and audio.py (sample comparisons).
@@ -38,6 +39,7 @@ from utauproxy.diff.report import (
 from utauproxy.diff.redacted import comparable_pair
 from utauproxy.diff.reread import Job, run_jobs
 from utauproxy.diff.rules import DiffOptions, PathFilter
+from utauproxy.diff.sidebyside import summarize_pair
 from utauproxy.diff.summary import AudioInfo, CaptureSummary, Summarizer
 from utauproxy.inspect.ahead import with_audio_ahead
 from utauproxy.inspect.decode import dialect_of
@@ -63,9 +65,8 @@ def diff_captures(path_a: str | os.PathLike[str], path_b: str | os.PathLike[str]
     options = options or DiffOptions()
     # A redacted capture is compared with the other side redacted the same way (diff/redacted.py).
     with comparable_pair(Path(path_a), Path(path_b)) as (first, second):
-        facts = FactsCache()  # what B has in common with A is worked out once
-        a, damaged_a = summarize_capture(first, facts)
-        b, damaged_b = summarize_capture(second, facts)
+        # Side by side (sidebyside.py); what B has in common with A is worked out once.
+        (a, damaged_a), (b, damaged_b) = summarize_pair(first, second, FactsCache())
         report = DiffReport(_side(a, damaged_a), _side(b, damaged_b), strict=tuple(sorted(options.strict)),
                             ignored_paths=options.ignore_paths)
         _Diff(a, b, first, second, options, report).run()

@@ -74,7 +74,8 @@ class PayloadFacts:
     notes: tuple[tuple[str, str], ...]
 
 
-def payload_facts(value: Any, payload: bytes, label: str, role: Role, direction: Direction) -> PayloadFacts:
+def payload_facts(value: Any, payload: bytes | memoryview, label: str, role: Role,
+                  direction: Direction) -> PayloadFacts:
     """The facts of a payload (`value`: its JSON, None for an empty payload) carried by a
     message of `label`, `role` and `direction`."""
     profile = ProtocolProfile()  # a scratch profile: what it notes are the facts' notes

@@ -10,7 +10,7 @@ later (detail.py), so memory follows the number of messages, not the size of the
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +20,7 @@ from utauproxy.diff.canon import HashRef, normalize_hash
 from utauproxy.diff.facts import FactsCache, FactsKey, PayloadFacts, Slot, payload_facts
 from utauproxy.diff.profile import ProtocolProfile
 from utauproxy.inspect.decode import (
+    Decoded,
     DecodedMessage,
     LongLine,
     OtherRecord,
@@ -128,11 +129,23 @@ class Summarizer:
         self._last_key: tuple[bytes, Direction, FactsKey] | None = None
 
     def add_all(self, records: Iterable[Record], dialect: Dialect = Dialect.AUTO) -> CaptureSummary:
-        for item in decode_records(records, dialect, lazy_above=LAZY_ABOVE):
-            if isinstance(item, OtherRecord):
-                self._other(item.record)
-            else:
-                self._message(self._settled(item, dialect))
+        """Summarise every record at once: `add` each item of `decoded(records)`, then `finish`."""
+        for item in decoded(records, dialect):
+            self.add(item, dialect)
+        return self.finish()
+
+    def add(self, item: Decoded, dialect: Dialect = Dialect.AUTO, key: FactsKey | None = None) -> None:
+        """Take the next item of `decoded(...)` (in capture order). `key`: its line's
+        `facts_key`, if the caller has it already (a big line's hash reads all of its bytes)."""
+        if isinstance(item, OtherRecord):
+            self._other(item.record)
+            return
+        if key is not None and isinstance(item.event, Message):
+            self._last_key = (item.event.raw, item.direction, key)
+        self._message(self._settled(item, dialect))
+
+    def finish(self) -> CaptureSummary:
+        """The summary of every item added."""
         self.summary.version = self._detector.result()
         return self.summary
 
@@ -223,7 +236,7 @@ class Summarizer:
         key = self._facts_key(event, item.direction)
         facts = self._facts.get(key)
         if facts is None:
-            payload = event.payload  # a copy of the line's tail: taken once, for new payloads only
+            payload = _payload(event.raw)
             try:
                 value = event.json() if payload else None
             except ValueError:
@@ -261,13 +274,22 @@ class Summarizer:
             self.summary.audio[value] = AudioInfo(index, key, digest, len(samples), codec)
 
 
+def decoded(records: Iterable[Record], dialect: Dialect = Dialect.AUTO) -> Iterator[Decoded]:
+    """The items a Summarizer takes, from a capture's records: big lines are decoded lazily
+    (parsed only if their payload is new, see `Summarizer._settled`)."""
+    return decode_records(records, dialect, lazy_above=LAZY_ABOVE)
+
+
 def facts_key(event: Message, direction: Direction) -> FactsKey:
-    """The FactsCache key of a line's payload. The payload is taken without copying it
-    (`Message.payload` is a slice): the bytes after the first space of the header."""
-    raw = event.raw
+    """The FactsCache key of a line's payload."""
+    return FactsCache.key(_payload(event.raw), event.header.type, event.header.kind, direction)
+
+
+def _payload(raw: bytes) -> memoryview:
+    """`Message.payload` (the bytes after the header's space), without copying them: it is a
+    slice, a copy of tens of MB for an audio line."""
     sep = raw.find(b" ", 0, MAX_HEADER_LEN + 1)
-    payload = memoryview(raw)[sep + 1 :] if sep >= 0 else memoryview(b"")
-    return FactsCache.key(payload, event.header.type, event.header.kind, direction)
+    return memoryview(raw)[sep + 1 :] if sep >= 0 else memoryview(b"")
 
 
 def _header_valid(event: Message) -> bool:
