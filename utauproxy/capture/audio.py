@@ -19,20 +19,12 @@ most one key's worth of a part's renders.
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pybase64
 
 from utauproxy.capture.codec import AudioBlob, AudioRecord
-from utauproxy.capture.delta import (
-    FIRST_BACKOFF,
-    MAX_BACKOFF,
-    MISS_RATIO,
-    MISSES_BEFORE_BACKOFF,
-    BaseCache,
-    Ids,
-    delta_compressor,
-)
+from utauproxy.capture.delta import MISS_RATIO, Backoff, BaseCache, Ids, delta_compressor
 from utauproxy.capture.layout import AUDIO_LINE_MAX_BYTES, BlobForm
 from utauproxy.protocol.audio_line import AudioText, Base64Text, Slot, audio_texts, layout_slots
 from utauproxy.records import MessageFlags, MessageRecord
@@ -58,9 +50,7 @@ class _Part:
     key_cost: int = 0
     chain_bytes: int = 0
     chain: int = 0
-    misses: int = 0
-    plain_left: int = 0
-    backoff: int = FIRST_BACKOFF
+    backoff: Backoff = field(default_factory=Backoff)
 
 
 class AudioEncoder:
@@ -125,19 +115,14 @@ class AudioEncoder:
 
     def _render(self, part: _Part, payload: bytes, at: int) -> AudioBlob:
         """A KEY or DELTA that moves the part's base, or PLAIN while the part backs off."""
-        if part.plain_left:
-            part.plain_left -= 1
+        if part.backoff.waiting():
             return AudioBlob(at, BlobForm.PLAIN, payload)
         frame, missed = self._delta(part, payload)
-        if missed:
-            part.misses += 1
-            if part.misses >= MISSES_BEFORE_BACKOFF:  # renders that share nothing: stop trying
-                self._set_base(part, b"", -1)
-                part.misses, part.plain_left = 0, part.backoff
-                part.backoff = min(part.backoff * 2, MAX_BACKOFF)
-                return AudioBlob(at, BlobForm.PLAIN, payload)
-        elif frame is not None:
-            part.misses, part.backoff = 0, FIRST_BACKOFF
+        if missed and part.backoff.missed():  # renders that share nothing: stop trying
+            self._set_base(part, b"", -1)
+            return AudioBlob(at, BlobForm.PLAIN, payload)
+        if frame is not None:
+            part.backoff.hit()
         base_id = part.base_id
         self._set_base(part, payload, self._ids.base())
         if frame is None:

@@ -9,7 +9,7 @@ only fixes what a reader does (BaseCache).
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import TypeAlias
 
@@ -50,6 +50,36 @@ class Ids:
         return self.next_base - 1
 
 
+@dataclass(slots=True)
+class Backoff:
+    """How a stream whose deltas keep missing stops trying for a while: after
+    MISSES_BEFORE_BACKOFF misses in a row it is stored plainly for FIRST_BACKOFF messages,
+    then twice as many after each further pair of misses, up to MAX_BACKOFF."""
+
+    misses: int = 0
+    plain_left: int = 0
+    length: int = FIRST_BACKOFF
+
+    def waiting(self) -> bool:
+        """Whether this message is one of those stored plainly (counts it)."""
+        if not self.plain_left:
+            return False
+        self.plain_left -= 1
+        return True
+
+    def missed(self) -> bool:
+        """A delta missed; True when the stream now backs off (drop its base)."""
+        self.misses += 1
+        if self.misses < MISSES_BEFORE_BACKOFF:
+            return False
+        self.misses, self.plain_left = 0, self.length
+        self.length = min(self.length * 2, MAX_BACKOFF)
+        return True
+
+    def hit(self) -> None:
+        self.misses, self.length = 0, FIRST_BACKOFF
+
+
 class Plan(Enum):
     PLAIN = "plain"
     KEY = "key"
@@ -69,9 +99,7 @@ class StreamState:
     deltas: int = 0
     min_delta: int = 0
     excess: int = 0
-    misses: int = 0
-    plain_left: int = 0
-    backoff: int = FIRST_BACKOFF
+    backoff: Backoff = field(default_factory=Backoff)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,15 +136,14 @@ class DeltaEncoder:
         if size < SMALL_MESSAGE_BYTES or size > DELTA_MAX_BYTES:
             return _PLAIN
         state = self._stream(key)
-        if state.plain_left:
-            state.plain_left -= 1
+        if state.backoff.waiting():
             return _PLAIN
         if state.key is None:
             return self._take_key(state, record)
         frame = self._compress(state, record.raw)
         if len(frame) > MISS_RATIO * size:
             return self._miss(state, record)
-        state.misses, state.backoff = 0, FIRST_BACKOFF
+        state.backoff.hit()
         state.min_delta = min(state.min_delta or len(frame), len(frame))
         state.excess += len(frame) - state.min_delta
         if state.excess > self._key_cost(state) or state.deltas >= MAX_DELTAS_PER_KEY:
@@ -138,12 +165,9 @@ class DeltaEncoder:
         return state
 
     def _miss(self, state: StreamState, record: MessageRecord) -> MessagePlan:
-        state.misses += 1
-        if state.misses < MISSES_BEFORE_BACKOFF:
+        if not state.backoff.missed():
             return self._take_key(state, record)
         self._forget_base(state)
-        state.misses, state.plain_left = 0, state.backoff
-        state.backoff = min(state.backoff * 2, MAX_BACKOFF)
         return _PLAIN
 
     def _take_key(self, state: StreamState, record: MessageRecord) -> MessagePlan:
