@@ -224,9 +224,9 @@ class CaptureWriter:
         return True
 
     def _write_streamed(self, audio: AudioRecord, parts: list[bytes | Base64Text]) -> bool:
-        """A line with a payload too big to hold decoded as well: a STORED chunk of its own,
-        decoded twice piece by piece (for the chunk's CRC, then into the file). False, with
-        nothing written, when the text turns out not to be exactly base64."""
+        """A long audio line, never held decoded (capture/audio.py): a STORED chunk of its own,
+        its payloads decoded twice piece by piece (for the chunk's CRC and the proof, then into
+        the file). False, with nothing written, when a text turns out not to be exactly base64."""
         self._seal()
         size = sum(len(part) if isinstance(part, bytes) else part.decoded_len for part in parts)
         meta = ChunkMeta(self._seq, audio.ts_ns, audio.ts_ns, 1, Codec.STORED, size)
