@@ -85,13 +85,7 @@ class ConnectionTap:
             data = self._skip_to_line_start(direction, data)
             if not data:
                 return
-        framer = self._framers[direction]
-        framer.receive_data(data)
-        for event in framer:
-            record = event_to_record(event, ts_ns, self.conn, direction)
-            if record is not None:
-                self._count(record, event)
-                self._emit(record)
+        self._frame(direction, data, ts_ns)
 
     def finish(self, direction: Direction, ts_ns: int) -> None:
         """`direction` ended (FIN, reset or teardown): report any partial line. Idempotent."""
@@ -105,16 +99,21 @@ class ConnectionTap:
         interrupted is reported as cut, the gap is recorded, and framing starts again at the
         next line (a lost stretch that ended on an LF needs no skipping)."""
         self._stats.wire_bytes[direction] += gap.lost_bytes
-        self._framers[direction].receive_data(b"")
-        for event in self._framers[direction]:
-            record = event_to_record(event, gap.ts_ns, self.conn, direction)
-            if record is not None:
-                self._count(record, event)
-                self._emit(record)
+        self._frame(direction, b"", gap.ts_ns)  # the end of the stream to the framer: the cut line
         self._emit(gap)
         self._framers[direction] = Framer(self._dialect, validate=False)
         if not ends_on_line_end:
             self._resyncing.add(direction)
+
+    def _frame(self, direction: Direction, data: bytes, ts_ns: int) -> None:
+        """Feed `direction`'s framer and emit the messages it completes."""
+        framer = self._framers[direction]
+        framer.receive_data(data)
+        for event in framer:
+            record = event_to_record(event, ts_ns, self.conn, direction)
+            if record is not None:
+                self._count(record, event)
+                self._emit(record)
 
     def _skip_to_line_start(self, direction: Direction, data: bytes) -> bytes:
         end = data.find(b"\n")
