@@ -17,7 +17,7 @@ import threading
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import IO, Literal, TypeAlias, cast
+from typing import IO, Literal, TypeAlias, TypeVar, cast
 
 import pybase64
 import xxhash
@@ -31,6 +31,7 @@ DEFAULT_MAX_OUTPUT = 1 << 30
 UPDATE_AUDIO_HEAD = b"notification:updateAudio "
 
 Codec: TypeAlias = Literal["zstd", "gzip"]
+B64Text = TypeVar("B64Text", bound=str | bytes | memoryview)
 DecodedCodec: TypeAlias = Literal["zstd", "gzip", "raw"]
 
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -265,17 +266,24 @@ def xxh32_matches(declared: int | str, actual_xxh32: int) -> bool:
     return value % _UINT32 == actual_xxh32
 
 
-def _b64_pieces(b64: str | bytes | memoryview) -> Iterator[bytes]:
-    """Strictly decoded pieces of `b64`; raises ValueError (binascii.Error, UnicodeError)
-    on anything a whole strict decode might word differently, padding inside included."""
+def strict_b64_pieces(b64: B64Text) -> Iterator[tuple[B64Text, bytes]]:
+    """Strictly decoded pieces of `b64`, a few MiB of text at a time, each with the text it
+    is decoded from (one empty piece for empty text); raises ValueError (binascii.Error,
+    UnicodeError) on anything a whole strict decode might word differently, padding inside
+    included."""
     last = len(b64) - _B64_PIECE
     for start in range(0, max(len(b64), 1), _B64_PIECE):
-        piece = _strict_piece(b64[start : start + _B64_PIECE])
+        text = cast(B64Text, b64[start : start + _B64_PIECE])  # a slice is of the same type
+        piece = _strict_piece(text)
         # A strictly valid piece is base64 characters and `=`; each `=` makes its output
         # shorter than 3 bytes per 4 characters, which is how padding inside shows.
         if start < last and len(piece) != _B64_PIECE // 4 * 3:
             raise ValueError("padding before the end")
-        yield piece
+        yield text, piece
+
+
+def _b64_pieces(b64: str | bytes | memoryview) -> Iterator[bytes]:
+    return (piece for _, piece in strict_b64_pieces(b64))
 
 
 def _strict_piece(piece: str | bytes | memoryview) -> bytes:

@@ -17,7 +17,7 @@ from typing import TypeAlias, TypeGuard
 
 import pybase64
 
-from utauproxy.protocol.audio import UPDATE_AUDIO_HEAD, strict_b64decode
+from utauproxy.protocol.audio import UPDATE_AUDIO_HEAD, strict_b64_pieces
 
 # (trackNo, startMs): a part of the arrangement, whose renders follow one another.
 Slot: TypeAlias = tuple[int, float]
@@ -27,7 +27,6 @@ Slot: TypeAlias = tuple[int, float]
 _KEY_END_VALUE_START = b'":"'
 _QUOTE = b'"'
 _MAX_DIGITS = 20  # a hash is at most a uint64; longer "numbers" are not hashes
-_PIECE_CHARS = 4 << 20  # base64 characters decoded at a time (a multiple of 4)
 _PAD = ord("=")
 
 
@@ -84,16 +83,8 @@ class Base64Text:
     def exact_pieces(self) -> Iterator[bytes]:
         """The decoded bytes, a few MiB at a time (a 64 MiB line is never held decoded).
         Raises ValueError at the first piece that does not encode back to its text."""
-        text = self.text
-        if len(text) % 4:
-            raise ValueError("base64 text of a length that is not a multiple of 4")
-        for start in range(0, len(text), _PIECE_CHARS):
-            piece = text[start : start + _PIECE_CHARS]
-            # Padding ends a piece or nothing: inside the text it would pass piece by piece.
-            if piece[-1] == _PAD and start + len(piece) < len(text):
-                raise ValueError("base64 padding inside the text")
-            decoded = strict_b64decode(piece)  # a binascii.Error is a ValueError
-            if pybase64.b64encode(decoded) != piece.tobytes():  # memoryview == is 70x slower
+        for text, decoded in strict_b64_pieces(self.text):
+            if pybase64.b64encode(decoded) != text.tobytes():  # memoryview == is 70x slower
                 raise ValueError("base64 text that is not the canonical encoding of its bytes")
             yield decoded
 
