@@ -158,12 +158,17 @@ def encode_plain_message_parts(record: MessageRecord) -> list[bytes]:
     raw = record.raw
     if type(raw) is not bytes or len(raw) < SPLIT_RAW_BYTES:
         return [encode_plain_message(record)]
-    # An empty byte string encodes as one byte (0x40); its head for len(raw) replaces it.
-    empty = cbor2.dumps([*_message_head(RecordType.MESSAGE, record), b""])
-    return [empty[:-1] + bytes_head(len(raw)), raw]
+    return [_up_to_bytes([*_message_head(RecordType.MESSAGE, record)], len(raw)), raw]
 
 
 SPLIT_RAW_BYTES = 1 << 20
+
+
+def _up_to_bytes(fields: list[Any], length: int) -> bytes:
+    """The encoding of the array `fields` + [a byte string of `length` bytes] up to those
+    bytes, which the caller writes after it (so a big one is never copied to be encoded)."""
+    # An empty byte string encodes as one byte (0x40); the head for `length` replaces it.
+    return cbor2.dumps([*fields, b""])[:-1] + bytes_head(length)
 
 
 def encode_key(record: MessageRecord, stream: int, base_id: int) -> bytes:
@@ -201,8 +206,7 @@ def encode_audio_parts(record: AudioRecord) -> list[bytes | Base64Text]:
         if blob.text is None:
             parts.append(cbor2.dumps(_blob_fields(blob)))
         else:
-            # An empty byte string encodes as one byte (0x40); the payload's head replaces it.
-            parts += [cbor2.dumps([blob.at, BlobForm.PLAIN, b""])[:-1] + bytes_head(blob.size), blob.text]
+            parts += [_up_to_bytes([blob.at, BlobForm.PLAIN], blob.size), blob.text]
     return parts
 
 
